@@ -1,0 +1,207 @@
+"""File -> stored document and passages: idempotent by content hash, one transaction per file, a ledger entry each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ingest.clean import clean_text
+from ingest.parsers import SUPPORTED_SUFFIXES, ParseError, parse_bytes
+from ingest.passages import split_passages
+from ingest.structure import detect_structure
+from kb import repo
+from kb.db import session_scope
+from kb.models import HEADING_SEPARATOR, Document, IngestFile, Passage, passage_context_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # indexed, unchanged, failed
+    reason: str | None = None
+    document_id: int | None = None
+    passages: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    files: list[FileResult]
+    seconds: float
+
+    @property
+    def indexed(self) -> int:
+        return sum(f.status == "indexed" for f in self.files)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(f.status == "unchanged" for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def passages(self) -> int:
+        return sum(f.passages for f in self.files if f.status == "indexed")
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """Everything stored for one file, computed before the database is touched."""
+
+    document: Document
+    passages: list[Passage]
+    timings: dict[str, float]
+
+
+def collect_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and the supported files below any folder named (recursively, sorted, hidden ones skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield child
+        else:
+            yield path
+
+
+def prepare_document(
+    data: bytes, *, filename: str, identity: str, origin: str, max_bytes: int, max_passage_chars: int
+) -> PreparedDocument:
+    """Parse, clean, section and split one file's bytes. Raises ParseError for a file that cannot be used."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    parsed = parse_bytes(data, filename=filename, max_bytes=max_bytes)
+    t1 = time.perf_counter()
+    cleaned = clean_text(parsed.text)
+    if not cleaned.text.strip():
+        raise ParseError("no text is left after cleaning")
+    t2 = time.perf_counter()
+    structure = detect_structure(cleaned.text, title=parsed.title)
+    title = (parsed.title or structure.title or Path(filename).stem).strip()[:300]
+    drafts = split_passages(cleaned.text, structure.sections, max_chars=max_passage_chars)
+    t3 = time.perf_counter()
+    timings.update(parse_ms=(t1 - t0) * 1000, clean_ms=(t2 - t1) * 1000, segment_ms=(t3 - t2) * 1000)
+
+    outline = [
+        {"path": list(s.path), "kind": s.kind, "start": s.start, "end": s.end, "site": s.site}
+        for s in structure.sections
+        if s.path
+    ]
+    document = Document(
+        source=filename,
+        title=title,
+        format=parsed.format,
+        origin=origin,
+        path=identity,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        raw_text=parsed.text,
+        text=cleaned.text,
+        metadata_json=json.dumps(parsed.metadata, default=str),
+        contacts_json=json.dumps(cleaned.contacts),
+        outline_json=json.dumps(outline),
+    )
+    passages = []
+    for ordinal, draft in enumerate(drafts):
+        heading = HEADING_SEPARATOR.join(draft.heading_path)
+        context_text = passage_context_text(title=title, heading=heading, text=draft.text)
+        passages.append(
+            Passage(
+                ordinal=ordinal,
+                text=draft.text,
+                heading=heading,
+                section_kind=draft.section_kind,
+                site=draft.site,
+                char_start=draft.char_start,
+                char_end=draft.char_end,
+                embed_hash=hashlib.sha256(context_text.encode()).hexdigest(),
+            )
+        )
+    return PreparedDocument(document=document, passages=passages, timings=timings)
+
+
+def ingest_file(
+    path: Path, *, engine: Engine, origin: str = "ingest", max_bytes: int = 50 * 1024 * 1024,
+    max_passage_chars: int = 1200, identity: str | None = None,
+) -> FileResult:
+    """Ingest one file. Never raises for a bad file: the result says why it failed, and the store is untouched."""
+    identity = identity or str(path.resolve())
+    result = FileResult(path=str(path), status="failed")
+    try:
+        if not path.is_file():
+            raise ParseError("no such file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ParseError(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        data = path.read_bytes()
+        content_hash = hashlib.sha256(data).hexdigest()
+        with Session(engine) as session:
+            existing = repo.get_document_by_path(session=session, path=identity)
+            if existing is not None and existing.content_hash == content_hash:
+                result.status, result.document_id = "unchanged", existing.id
+                result.passages = existing.passage_count
+                return result
+        prepared = prepare_document(
+            data, filename=path.name, identity=identity, origin=origin,
+            max_bytes=max_bytes, max_passage_chars=max_passage_chars,
+        )
+        t0 = time.perf_counter()
+        with session_scope(engine) as session:
+            document = repo.replace_document(session=session, document=prepared.document, passages=prepared.passages)
+            result.document_id = document.id
+        result.timings = prepared.timings | {"store_ms": (time.perf_counter() - t0) * 1000}
+        result.status, result.passages = "indexed", len(prepared.passages)
+    except ParseError as err:
+        result.reason = err.reason
+    except OSError as err:
+        result.reason = f"could not read the file: {err.strerror or err}"
+    except Exception as err:  # why: one bad file must never stop a run or leave a half-written document
+        log.exception("ingesting %s failed", path)
+        result.reason = f"internal error while ingesting ({type(err).__name__}); nothing was stored"
+    return result
+
+
+def ingest_paths(
+    paths: Iterable[Path], *, engine: Engine, trigger: str = "cli", origin: str = "ingest",
+    max_bytes: int = 50 * 1024 * 1024, max_passage_chars: int = 1200,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> RunSummary:
+    """Ingest every file named or found below a folder named, recording the run and each file in the ledger."""
+    files = list(collect_files(paths))
+    started = time.perf_counter()
+    with Session(engine) as session:
+        run_id = repo.start_run(session=session, trigger=trigger, files_total=len(files))
+    results = []
+    for path in files:
+        result = ingest_file(
+            path, engine=engine, origin=origin, max_bytes=max_bytes, max_passage_chars=max_passage_chars
+        )
+        results.append(result)
+        with Session(engine) as session:
+            repo.record_file(
+                session=session,
+                entry=IngestFile(
+                    run_id=run_id, path=result.path, status=result.status, reason=result.reason,
+                    document_id=result.document_id, passages=result.passages,
+                    **{k: v for k, v in result.timings.items() if k in ("parse_ms", "clean_ms", "segment_ms", "store_ms")},
+                ),
+            )
+        if on_file:
+            on_file(result)
+    seconds = time.perf_counter() - started
+    with Session(engine) as session:
+        repo.finish_run(session=session, run_id=run_id, seconds=seconds)
+    return RunSummary(run_id=run_id, files=results, seconds=seconds)

@@ -1,0 +1,189 @@
+"""Storage functions: keyword-only, each taking the session; `*_or_raise` for lookups that must succeed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import delete, func
+from sqlmodel import Session, select
+
+from kb.errors import NotFound
+from kb.models import (
+    Document,
+    EmbeddingCache,
+    IndexState,
+    IngestFile,
+    IngestRun,
+    Passage,
+    utcnow,
+)
+
+# --- documents and passages ------------------------------------------------------
+
+
+def get_document_by_path(*, session: Session, path: str) -> Document | None:
+    return session.exec(select(Document).where(Document.path == path)).first()
+
+
+def get_document_or_raise(*, session: Session, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound(f"No document with id {document_id}.")
+    return document
+
+
+def get_passage_or_raise(*, session: Session, passage_id: int) -> Passage:
+    passage = session.get(Passage, passage_id)
+    if passage is None:
+        raise NotFound(f"No passage with id {passage_id}.")
+    return passage
+
+
+def list_documents(*, session: Session, limit: int = 100, offset: int = 0) -> list[Document]:
+    statement = select(Document).order_by(Document.source, Document.id).offset(offset).limit(limit)
+    return list(session.exec(statement))
+
+
+def count_documents(*, session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Document)).one()
+
+
+def count_passages(*, session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Passage)).one()
+
+
+def passages_for_document(*, session: Session, document_id: int) -> list[Passage]:
+    statement = select(Passage).where(Passage.document_id == document_id).order_by(Passage.ordinal)
+    return list(session.exec(statement))
+
+
+def passages_by_ids(*, session: Session, passage_ids: Sequence[int]) -> dict[int, Passage]:
+    if not passage_ids:
+        return {}
+    rows = session.exec(select(Passage).where(Passage.id.in_(list(passage_ids))))  # type: ignore[union-attr]
+    return {p.id: p for p in rows}  # type: ignore[misc]
+
+
+def documents_by_ids(*, session: Session, document_ids: Iterable[int]) -> dict[int, Document]:
+    ids = list(set(document_ids))
+    if not ids:
+        return {}
+    rows = session.exec(select(Document).where(Document.id.in_(ids)))  # type: ignore[union-attr]
+    return {d.id: d for d in rows}  # type: ignore[misc]
+
+
+def replace_document(*, session: Session, document: Document, passages: list[Passage]) -> Document:
+    """Store a document and its passages in the caller's transaction, replacing any earlier version.
+
+    The caller commits once, so a reader sees either the old passages or the new ones, never a mix.
+    """
+    existing = get_document_by_path(session=session, path=document.path)
+    if existing is not None:
+        session.exec(delete(Passage).where(Passage.document_id == existing.id))  # type: ignore[call-overload]
+        for field in (
+            "source", "title", "format", "origin", "content_hash", "raw_text", "text",
+            "metadata_json", "contacts_json", "outline_json",
+        ):
+            setattr(existing, field, getattr(document, field))
+        existing.updated_at = utcnow()
+        document = existing
+    document.passage_count = len(passages)
+    session.add(document)
+    session.flush()
+    for passage in passages:
+        passage.document_id = document.id  # type: ignore[assignment]
+        session.add(passage)
+    bump_generation(session=session)
+    return document
+
+
+def document_outline(document: Document) -> list[dict]:
+    return json.loads(document.outline_json or "[]")
+
+
+# --- index generation ---------------------------------------------------------------
+
+
+def bump_generation(*, session: Session) -> int:
+    state = session.get(IndexState, 1)
+    if state is None:
+        state = IndexState(id=1, generation=0)
+    state.generation += 1
+    state.updated_at = utcnow()
+    session.add(state)
+    return state.generation
+
+
+def current_generation(*, session: Session) -> int:
+    state = session.get(IndexState, 1)
+    return state.generation if state else 0
+
+
+def index_rows(*, session: Session) -> list[tuple[int, str, str, str, str, str]]:
+    """(passage id, embed hash, text, heading, document title, document source) for every passage, in id order."""
+    statement = (
+        select(Passage.id, Passage.embed_hash, Passage.text, Passage.heading, Document.title, Document.source)
+        .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
+        .order_by(Passage.id)
+    )
+    return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
+
+
+# --- cached vectors --------------------------------------------------------------------
+
+
+def cached_vectors(*, session: Session, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(keys), 500):  # why: stay under SQLite's bound-parameter limit
+        chunk = list(keys[start : start + 500])
+        rows = session.exec(select(EmbeddingCache).where(EmbeddingCache.key.in_(chunk)))  # type: ignore[attr-defined]
+        for row in rows:
+            found[row.key] = np.frombuffer(row.vector, dtype=np.float32)
+    return found
+
+
+def store_vectors(*, session: Session, vectors: dict[str, np.ndarray]) -> None:
+    for key, vector in vectors.items():
+        session.merge(EmbeddingCache(key=key, dimension=int(vector.shape[0]), vector=vector.astype(np.float32).tobytes()))
+
+
+# --- the ingestion ledger -----------------------------------------------------------
+
+
+def start_run(*, session: Session, trigger: str, files_total: int) -> int:
+    run = IngestRun(trigger=trigger, files_total=files_total)
+    session.add(run)
+    session.commit()
+    return run.id  # type: ignore[return-value]
+
+
+def record_file(*, session: Session, entry: IngestFile) -> None:
+    session.add(entry)
+    session.commit()
+
+
+def finish_run(*, session: Session, run_id: int, seconds: float) -> IngestRun:
+    run = session.get(IngestRun, run_id)
+    if run is None:
+        raise NotFound(f"No ingestion run with id {run_id}.")
+    files = list(session.exec(select(IngestFile).where(IngestFile.run_id == run_id)))
+    run.files_indexed = sum(f.status == "indexed" for f in files)
+    run.files_unchanged = sum(f.status == "unchanged" for f in files)
+    run.files_failed = sum(f.status == "failed" for f in files)
+    run.passages_added = sum(f.passages for f in files if f.status == "indexed")
+    run.status = "done"
+    run.finished_at = utcnow()
+    run.seconds = seconds
+    session.add(run)
+    session.commit()
+    return run
+
+
+def list_runs(*, session: Session, limit: int = 20) -> list[IngestRun]:
+    return list(session.exec(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)))  # type: ignore[union-attr]
+
+
+def files_for_run(*, session: Session, run_id: int) -> list[IngestFile]:
+    return list(session.exec(select(IngestFile).where(IngestFile.run_id == run_id).order_by(IngestFile.id)))

@@ -1,0 +1,41 @@
+"""Settings: one typed class read from KB_* environment variables, built once and injected."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Everything kb can be told from outside. Every field is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    model_path: Path | None = None
+    embedder: str = "minilm"  # "minilm" (the bundled model) or "hashing" (fast, for tests only)
+    embed_precision: str = "bf16"  # "bf16" or "fp32"
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    load_default_corpus: bool = True
+    max_file_mb: int = 50
+    max_passage_chars: int = 1200
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kb.sqlite3').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

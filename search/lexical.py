@@ -1,0 +1,108 @@
+"""The lexical index: BM25 over passage text with its heading and title, through bm25s.
+
+Why bm25s: it precomputes every term's BM25 contribution into a sparse matrix, so scoring a query is a
+few column sums (well under a millisecond at seed scale, tens of milliseconds at a million passages);
+it takes our own tokens (NHS acronyms such as "a&e" survive), scores weighted query expansions by
+calling it once per phrase, and saves as plain .npy/.json files (no pickle) that we guard with a
+manifest like the vector index. SQLite FTS5 would tie ranking to one database engine, and tantivy
+brings its own tokenizer pipeline that we would have to bend to keep "a&e" and "s75".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+FORMAT_VERSION = 1
+TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be but by for from has have how i if in into is it its of on or our that the their "
+    "there these they this to was we were what when where which who will with do does did can could would "
+    "should than then them so such not no nor any all about also been being more most other some very us "
+    "you your my me he she his her".split()
+)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def normalise_for_tokens(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("‘", "'")
+    return text.replace("–", " ").replace("—", " ").replace("a & e", "a&e")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop words dropped, Snowball-stemmed tokens; "a&e" and "s75" stay whole."""
+    words = [w for w in TOKEN.findall(normalise_for_tokens(text)) if w not in STOPWORDS]
+    return _stemmer.stemWords(words)
+
+
+@dataclass(frozen=True)
+class LexicalManifest:
+    count: int
+    corpus_hash: str
+    format_version: int = FORMAT_VERSION
+
+
+class LexicalIndex:
+    def __init__(self, retriever: bm25s.BM25 | None, ids: np.ndarray, manifest: LexicalManifest):
+        self.retriever, self.ids, self.manifest = retriever, ids.astype(np.int64), manifest
+
+    @classmethod
+    def build(cls, documents: list[str], ids: np.ndarray, manifest: LexicalManifest) -> LexicalIndex:
+        if not documents:
+            return cls(None, ids, manifest)
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index([tokenize(d) or ["∅"] for d in documents], show_progress=False)
+        return cls(retriever, ids, manifest)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, weighted_phrases: list[tuple[str, float]]) -> np.ndarray:
+        """Sum of weight × BM25 over the phrases, one score per passage (aligned with `ids`)."""
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        if self.retriever is None:
+            return total
+        vocabulary = self.retriever.vocab_dict
+        for phrase, weight in weighted_phrases:
+            tokens = [t for t in tokenize(phrase) if t in vocabulary]
+            if tokens:
+                total += weight * self.retriever.get_scores(tokens)
+        return total
+
+    def save(self, folder: Path) -> None:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        if self.retriever is not None:
+            self.retriever.save(str(staging), show_progress=False)
+        np.save(staging / "ids.npy", self.ids)
+        (staging / "manifest.json").write_text(json.dumps(asdict(self.manifest)))
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
+            os.replace(folder, old)
+            os.replace(staging, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, folder)
+
+    @classmethod
+    def load(cls, folder: Path, *, expected: LexicalManifest) -> LexicalIndex | None:
+        try:
+            manifest = LexicalManifest(**json.loads((folder / "manifest.json").read_text()))
+            if manifest != expected:
+                return None
+            ids = np.load(folder / "ids.npy")
+            retriever = bm25s.BM25.load(str(folder), show_progress=False) if manifest.count else None
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        if len(ids) != manifest.count:
+            return None
+        return cls(retriever, ids, manifest)

@@ -1,0 +1,312 @@
+"""Domain vocabulary (acronyms, synonym groups, site aliases) and the query expansion built on it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parents[1] / "corpus" / "vocabulary.yaml"
+
+ACRONYM_WEIGHT = 0.7
+# Below ACRONYM_WEIGHT on purpose: search.service spells out expansions of 0.65 and above for
+# the embedder, and an acronym given back for a spelled-out phrase adds nothing there.
+REVERSE_ACRONYM_WEIGHT = 0.6
+SITE_WEIGHT = 0.6
+SYNONYM_WEIGHT = 0.5
+MAX_EXPANSIONS = 12
+MAX_PHRASE_TOKENS = 6
+
+SITE_TYPES = frozenset({"pioneer", "pacs", "mcp", "ehch", "uec", "acc", "stp", "other"})
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2032": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2012": "-",
+        "\u2212": "-",
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+# "&" is kept inside a token so that "a&e", "im&t" and "h&wb" stay single tokens;
+# apostrophes and hyphens split, so "Torbay's" still contains the token "torbay" and
+# "multi-disciplinary" equals "multi disciplinary".
+_TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
+
+Key = tuple[str, ...]
+EntryKind = Literal["acronym", "expansion", "synonym", "site"]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place or programme the documents name, with the aliases they use for it."""
+
+    id: str
+    name: str
+    type: str
+    place: str
+    aliases: tuple[str, ...] = ()
+    population: str | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """What one matched phrase contributes: the phrases to add and their weight."""
+
+    kind: EntryKind
+    owner: str
+    phrases: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The loaded vocabulary plus the phrase index that makes expansion a dictionary lookup."""
+
+    acronyms: Mapping[str, tuple[str, ...]]
+    synonyms: tuple[tuple[str, ...], ...]
+    sites: tuple[Site, ...]
+    _phrase_index: Mapping[Key, tuple[_Entry, ...]] = field(repr=False, compare=False, default_factory=dict)
+    _site_index: Mapping[Key, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
+
+    def site(self, site_id: str) -> Site:
+        """Return the site with this id; raise KeyError if there is none."""
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise KeyError(site_id)
+
+
+def normalise(text: str) -> str:
+    """Lower-case, straighten curly quotes, turn en/em dashes into "-", collapse whitespace."""
+    return _WHITESPACE.sub(" ", text.translate(_QUOTES).lower()).strip()
+
+
+def _stem(token: str) -> str:
+    # A deliberately crude plural folder: it only has to map "homes"/"home", "GPs"/"GP"
+    # and "communities"/"community" to the same key, and it is applied to both sides,
+    # so over-stemming ("ics" -> "ic") is harmless.
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 2 and token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def _strip_accents(text: str) -> str:
+    # NFKD only for matching keys (never for stored text): "café" must match "cafe".
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def phrase_key(text: str) -> Key:
+    """Return the matching key of a phrase: normalised, accent-free, plural-folded tokens."""
+    return tuple(_stem(token) for token in _TOKEN.findall(_strip_accents(normalise(text))))
+
+
+def _longest_matches(keys: Key, index: Mapping[Key, Any]) -> Iterable[tuple[int, int, Key]]:
+    """Yield (start, end, key) for leftmost-longest, non-overlapping phrase matches."""
+    position = 0
+    while position < len(keys):
+        for length in range(min(MAX_PHRASE_TOKENS, len(keys) - position), 0, -1):
+            candidate = keys[position : position + length]
+            if candidate in index:
+                yield position, position + length, candidate
+                position += length
+                break
+        else:
+            position += 1
+
+
+def _contains(haystack: Key, needle: Key) -> bool:
+    width = len(needle)
+    return any(haystack[i : i + width] == needle for i in range(len(haystack) - width + 1))
+
+
+def expand_query(query: str, vocabulary: Vocabulary) -> list[tuple[str, float]]:
+    """Return weighted phrases to add to a lexical query, without the query's own terms.
+
+    Acronyms give their expansions (weight ~0.7), site names and aliases give the site's
+    other names (~0.6), synonym-group phrases give the rest of the group (~0.5). Matching
+    is case-, hyphen- and plural-insensitive, longest phrase first; results are
+    de-duplicated and capped at MAX_EXPANSIONS, shared out across the matched terms.
+    """
+    keys = phrase_key(query)
+    if not keys:
+        return []
+    candidates: list[tuple[float, list[str]]] = []
+    for _start, _end, matched in _longest_matches(keys, vocabulary._phrase_index):
+        for entry in vocabulary._phrase_index[matched]:
+            candidates.append((entry.weight, list(entry.phrases)))
+    # Round-robin over matches (strongest weight first) so one long synonym group
+    # cannot use up the whole budget when the query names several concepts.
+    candidates.sort(key=lambda item: -item[0])
+    expansions: list[tuple[str, float]] = []
+    seen: set[Key] = set()
+    rank = 0
+    while len(expansions) < MAX_EXPANSIONS and any(rank < len(phrases) for _w, phrases in candidates):
+        for weight, phrases in candidates:
+            if rank >= len(phrases):
+                continue
+            phrase = phrases[rank]
+            candidate_key = phrase_key(phrase)
+            if not candidate_key or candidate_key in seen or _contains(keys, candidate_key):
+                continue
+            seen.add(candidate_key)
+            expansions.append((phrase, weight))
+            if len(expansions) >= MAX_EXPANSIONS:
+                break
+        rank += 1
+    return expansions
+
+
+def sites_in(text: str, vocabulary: Vocabulary) -> list[str]:
+    """Return ids of sites named in the text (name or alias, whole words), in order of first mention."""
+    found: list[str] = []
+    for _start, _end, matched in _longest_matches(phrase_key(text), vocabulary._site_index):
+        for site_id in vocabulary._site_index[matched]:
+            if site_id not in found:
+                found.append(site_id)
+    return found
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise ValueError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError(f"{where}: expected a list of non-empty strings, got {value!r}")
+    return tuple(item.strip() for item in value)
+
+
+def _parse_sites(raw: Any, path: Path) -> tuple[Site, ...]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: 'sites' must be a list")
+    sites: list[Site] = []
+    seen_ids: set[str] = set()
+    for number, item in enumerate(raw, start=1):
+        where = f"{path}: site #{number}"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where}: expected a mapping")
+        missing = [name for name in ("id", "name", "type", "place") if not isinstance(item.get(name), str)]
+        if missing:
+            raise ValueError(f"{where}: missing or non-string field(s) {', '.join(missing)}")
+        site_id = item["id"]
+        if site_id in seen_ids:
+            raise ValueError(f"{path}: duplicate site id {site_id!r}")
+        seen_ids.add(site_id)
+        if item["type"] not in SITE_TYPES:
+            raise ValueError(f"{where} ({site_id}): type {item['type']!r} not one of {sorted(SITE_TYPES)}")
+        population = item.get("population")
+        if population is not None and not isinstance(population, str):
+            raise ValueError(f"{where} ({site_id}): population must be a quoted string as written")
+        raw_aliases = item.get("aliases") or []
+        aliases = _strings(raw_aliases, f"{where} ({site_id}) aliases") if raw_aliases else ()
+        sites.append(Site(site_id, item["name"], item["type"], item["place"], aliases, population))
+    return tuple(sites)
+
+
+def _build_indexes(
+    acronyms: Mapping[str, tuple[str, ...]],
+    synonyms: tuple[tuple[str, ...], ...],
+    sites: tuple[Site, ...],
+) -> tuple[dict[Key, tuple[_Entry, ...]], dict[Key, tuple[str, ...]]]:
+    phrase_index: dict[Key, list[_Entry]] = {}
+    site_index: dict[Key, list[str]] = {}
+
+    def add(phrase: str, entry: _Entry) -> None:
+        key = phrase_key(phrase)
+        if key and len(key) <= MAX_PHRASE_TOKENS:
+            phrase_index.setdefault(key, []).append(entry)
+
+    for acronym, expansions in acronyms.items():
+        add(acronym, _Entry("acronym", acronym, expansions, ACRONYM_WEIGHT))
+        # The reverse direction helps BM25 find documents that only use the short form.
+        for expansion in expansions:
+            add(expansion, _Entry("expansion", acronym, (acronym,), REVERSE_ACRONYM_WEIGHT))
+    for number, group in enumerate(synonyms):
+        for phrase in group:
+            others = tuple(other for other in group if other != phrase)
+            add(phrase, _Entry("synonym", f"synonyms[{number}]", others, SYNONYM_WEIGHT))
+    for site in sites:
+        names = (site.name, *site.aliases)
+        for phrase in names:
+            others = tuple(other for other in names if other != phrase)
+            add(phrase, _Entry("site", site.id, others, SITE_WEIGHT))
+            key = phrase_key(phrase)
+            if key and site.id not in site_index.setdefault(key, []):
+                site_index[key].append(site.id)
+    return (
+        {key: tuple(entries) for key, entries in phrase_index.items()},
+        {key: tuple(ids) for key, ids in site_index.items()},
+    )
+
+
+def load_vocabulary(path: Path | None = None) -> Vocabulary:
+    """Load and validate the vocabulary YAML (default: corpus/vocabulary.yaml in the repo).
+
+    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids,
+    an acronym without expansions, a synonym group of fewer than two phrases, or a site
+    missing a required field or with an unknown type.
+    """
+    path = path or DEFAULT_VOCABULARY_PATH
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {error}") from error
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping with acronyms, synonyms and sites")
+
+    raw_acronyms = raw.get("acronyms") or {}
+    if not isinstance(raw_acronyms, dict):
+        raise ValueError(f"{path}: 'acronyms' must be a mapping of acronym -> list of expansions")
+    acronyms: dict[str, tuple[str, ...]] = {}
+    for acronym, expansions in raw_acronyms.items():
+        if not isinstance(acronym, str) or not acronym.strip():
+            raise ValueError(f"{path}: acronym {acronym!r} must be a non-empty string (quote it)")
+        if not expansions:
+            raise ValueError(f"{path}: acronym {acronym!r} has no expansion")
+        acronyms[acronym] = _strings(expansions, f"{path}: acronym {acronym!r}")
+
+    raw_synonyms = raw.get("synonyms") or []
+    if not isinstance(raw_synonyms, list):
+        raise ValueError(f"{path}: 'synonyms' must be a list of phrase lists")
+    synonyms: list[tuple[str, ...]] = []
+    for number, group in enumerate(raw_synonyms, start=1):
+        phrases = _strings(group, f"{path}: synonym group #{number}")
+        if len(phrases) < 2:
+            raise ValueError(f"{path}: synonym group #{number} needs at least two phrases")
+        synonyms.append(phrases)
+
+    sites = _parse_sites(raw.get("sites") or [], path)
+    phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
+    return Vocabulary(acronyms, tuple(synonyms), sites, phrase_index, site_index)

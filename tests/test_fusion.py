@@ -1,0 +1,39 @@
+"""Pure ranking functions, tested without a model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from search.fusion import collapse_near_duplicates, fuse, max_normalise, range_normalise, top_candidates
+
+
+def test_normalisation():
+    assert max_normalise({1: 2.0, 2: 4.0}) == {1: 0.5, 2: 1.0}
+    assert max_normalise({1: 0.0}) == {1: 0.0}
+    assert range_normalise({1: 0.2, 2: 0.6}) == {1: 0.0, 2: 1.0}
+    assert range_normalise({}) == {}
+
+
+def test_fuse_rewards_agreement_and_is_stable():
+    ranked = fuse({1: 10.0, 2: 5.0}, {2: 0.9, 3: 0.5, 1: 0.4}, lexical_weight=0.5)
+    assert [key for key, _ in ranked][:1] == [2] or [key for key, _ in ranked][:1] == [1]
+    assert {key for key, _ in ranked} == {1, 2, 3}
+    assert fuse({1: 1.0, 2: 1.0}, {}, lexical_weight=1.0) == [(1, 1.0), (2, 1.0)]
+
+
+def test_fuse_weights_change_the_order():
+    lexical, dense = {1: 10.0, 2: 1.0}, {1: 0.1, 2: 0.9}
+    assert fuse(lexical, dense, lexical_weight=0.9)[0][0] == 1
+    assert fuse(lexical, dense, lexical_weight=0.1)[0][0] == 2
+
+
+def test_top_candidates_drops_zero_scores():
+    ids = np.array([10, 11, 12, 13])
+    scores = np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32)
+    assert top_candidates(ids, scores, 3) == {11: 3.0, 13: 2.0, 12: 1.0}
+
+
+def test_near_duplicates_collapse_to_the_first():
+    base = "The care home team reduced emergency admissions by fourteen per cent over the first year of work"
+    texts = {1: base, 2: base + " in Gateshead.", 3: "Social prescribing connected lonely people to community groups."}
+    assert collapse_near_duplicates([2, 1, 3], texts) == [2, 3]

@@ -1,0 +1,64 @@
+"""The FastAPI application: create_app builds it, the lifespan opens the store and brings the index up to date."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from kb.settings import Settings, get_settings
+from web.errors import install_error_handlers
+from web.flows import build_search_service, load_default_corpus_if_empty, open_engine
+from web.routes import api, pages
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """Escape the text, then mark each term (case-insensitive, at word starts so 'care' marks 'carers')."""
+    escaped = str(escape(text))
+    wanted = sorted({str(escape(t)) for t in terms if t and len(t) > 1}, key=len, reverse=True)
+    if not wanted:
+        return Markup(escaped)
+    pattern = re.compile(r"(?<![\w&])(" + "|".join(re.escape(t) for t in wanted) + r")", re.IGNORECASE)
+    return Markup(pattern.sub(r"<mark>\1</mark>", escaped))
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["highlight"] = highlight
+    return templates
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = open_engine(settings)
+        load_default_corpus_if_empty(settings, engine)
+        service = build_search_service(settings, engine)
+        service.refresh()
+        app.state.engine, app.state.search = engine, service
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="kb", summary="What worked elsewhere in integrated care, with the evidence.",
+        version="0.1.0", lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,70 @@
+"""The few steps that cross ingest and search: ingest files then bring the index up to date, load the default corpus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ingest.pipeline import FileResult, RunSummary, collect_files, ingest_paths
+from kb import repo
+from kb.db import init_db, make_engine
+from kb.settings import Settings
+from search.embeddings import make_embedder
+from search.service import SearchService
+from search.vocabulary import load_vocabulary
+
+log = logging.getLogger(__name__)
+
+
+def open_engine(settings: Settings) -> Engine:
+    engine = make_engine(settings)
+    init_db(engine)
+    return engine
+
+
+def build_search_service(settings: Settings, engine: Engine) -> SearchService:
+    embedder = make_embedder(settings.embedder, model_path=settings.model_path, precision=settings.embed_precision)
+    return SearchService(
+        engine=engine, embedder=embedder, vocabulary=load_vocabulary(), index_dir=settings.index_dir
+    )
+
+
+def ingest_and_index(
+    paths: Iterable[Path], *, settings: Settings, engine: Engine, service: SearchService | None,
+    trigger: str = "cli", origin: str = "ingest", on_file: Callable[[FileResult], None] | None = None,
+) -> RunSummary:
+    """Ingest the files, then bring the search index up to date (encoding only new passages)."""
+    summary = ingest_paths(
+        paths, engine=engine, trigger=trigger, origin=origin,
+        max_bytes=settings.max_file_mb * 1024 * 1024, max_passage_chars=settings.max_passage_chars,
+        on_file=on_file,
+    )
+    if service is not None:
+        service.refresh()
+    return summary
+
+
+def default_corpus_files(settings: Settings) -> list[Path]:
+    return list(collect_files([settings.corpus_dir / "cases"])) if (settings.corpus_dir / "cases").is_dir() else []
+
+
+def load_default_corpus_if_empty(settings: Settings, engine: Engine) -> RunSummary | None:
+    """A fresh install has nothing to search: ingest the bundled case studies the first time kb starts."""
+    if not settings.load_default_corpus:
+        return None
+    with Session(engine) as session:
+        if repo.count_documents(session=session):
+            return None
+    files = default_corpus_files(settings)
+    if not files:
+        return None
+    summary = ingest_paths(
+        files, engine=engine, trigger="startup", origin="corpus",
+        max_bytes=settings.max_file_mb * 1024 * 1024, max_passage_chars=settings.max_passage_chars,
+    )
+    log.info("loaded the default corpus: %d documents, %d passages", summary.indexed, summary.passages)
+    return summary
