@@ -21,7 +21,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from ingest.pipeline import collect_files, ingest_paths  # noqa: E402
@@ -54,8 +53,10 @@ def main() -> int:
         started = time.perf_counter()
         summary = ingest_paths(files, engine=engine, trigger="bench")
         ingest_seconds = time.perf_counter() - started
-        stage = {k: sum(f.timings.get(k, 0.0) for f in summary.files) / 1000 for k in
-                 ("parse_ms", "clean_ms", "segment_ms", "store_ms")}
+        stage = {
+            k: sum(f.timings.get(k, 0.0) for f in summary.files) / 1000
+            for k in ("parse_ms", "clean_ms", "segment_ms", "store_ms")
+        }
 
         service = build_search_service(settings, engine)
         t0 = time.perf_counter()
@@ -83,8 +84,11 @@ def main() -> int:
         ours_seconds = time.perf_counter() - t0
         cosine = (vectors * reference).sum(axis=1)
 
-        queries = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()] \
-            if args.queries.exists() else ["care homes", "social prescribing", "DToC", "hospital at home"]
+        queries = (
+            [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()]
+            if args.queries.exists()
+            else ["care homes", "social prescribing", "DToC", "hospital at home"]
+        )
         latencies = []
         for _ in range(3):
             for query in queries:
@@ -95,18 +99,29 @@ def main() -> int:
     passages = summary.passages
     print(f"files: {len(files)}, passages: {passages}, failures: {len(summary.failed)}")
     print("stage                      seconds")
-    for name, seconds in [("parse", stage["parse_ms"]), ("clean", stage["clean_ms"]), ("segment", stage["segment_ms"]),
-                          ("store (database)", stage["store_ms"]), ("ingest total", ingest_seconds),
-                          ("model load + warm-up", load_seconds),
-                          ("embed + index (first build)", index_seconds)]:
+    for name, seconds in [
+        ("parse", stage["parse_ms"]),
+        ("clean", stage["clean_ms"]),
+        ("segment", stage["segment_ms"]),
+        ("store (database)", stage["store_ms"]),
+        ("ingest total", ingest_seconds),
+        ("model load + warm-up", load_seconds),
+        ("embed + index (first build)", index_seconds),
+    ]:
         print(f"  {name:<26} {seconds:8.2f}")
-    print(f"passages per second, end to end (ingest + embed + index): {passages / (ingest_seconds + index_seconds):.1f}")
+    print(
+        f"passages per second, end to end (ingest + embed + index): {passages / (ingest_seconds + index_seconds):.1f}"
+    )
     print(f"encoding, plain sentence-transformers fp32: {len(texts) / fp32_seconds:7.1f} passages/s")
-    print(f"encoding, kb ({settings.embed_precision}):                  {len(texts) / ours_seconds:7.1f} passages/s"
-          f"  -> {fp32_seconds / ours_seconds:.2f}x, cosine to fp32 min {cosine.min():.4f} mean {cosine.mean():.5f}")
+    print(
+        f"encoding, kb ({settings.embed_precision}):                  {len(texts) / ours_seconds:7.1f} passages/s"
+        f"  -> {fp32_seconds / ours_seconds:.2f}x, cosine to fp32 min {cosine.min():.4f} mean {cosine.mean():.5f}"
+    )
     print(f"vectors newly encoded in first build: {report.encoded}")
-    print(f"search in-process over {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
-          f"p95 {percentile(latencies, 0.95):.1f} ms")
+    print(
+        f"search in-process over {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms"
+    )
     return 0
 
 

@@ -22,6 +22,13 @@ from kb.db import session_scope
 from kb.models import HEADING_SEPARATOR, Document, IngestFile, Passage, passage_context_text
 
 log = logging.getLogger(__name__)
+# Bumped whenever parsing, cleaning, structure or splitting changes what a file turns into, so that
+# re-ingesting an unchanged file under a new pipeline re-processes it instead of reporting "unchanged".
+PIPELINE_VERSION = "1"
+
+
+def fingerprint(data: bytes) -> str:
+    return f"{hashlib.sha256(data).hexdigest()}:{PIPELINE_VERSION}"
 
 
 @dataclass
@@ -107,7 +114,7 @@ def prepare_document(
         format=parsed.format,
         origin=origin,
         path=identity,
-        content_hash=hashlib.sha256(data).hexdigest(),
+        content_hash=fingerprint(data),
         raw_text=parsed.text,
         text=cleaned.text,
         metadata_json=json.dumps(parsed.metadata, default=str),
@@ -134,8 +141,13 @@ def prepare_document(
 
 
 def ingest_file(
-    path: Path, *, engine: Engine, origin: str = "ingest", max_bytes: int = 50 * 1024 * 1024,
-    max_passage_chars: int = 1200, identity: str | None = None,
+    path: Path,
+    *,
+    engine: Engine,
+    origin: str = "ingest",
+    max_bytes: int = 50 * 1024 * 1024,
+    max_passage_chars: int = 1200,
+    identity: str | None = None,
 ) -> FileResult:
     """Ingest one file. Never raises for a bad file: the result says why it failed, and the store is untouched."""
     identity = identity or str(path.resolve())
@@ -147,7 +159,7 @@ def ingest_file(
         if size > max_bytes:
             raise ParseError(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
         data = path.read_bytes()
-        content_hash = hashlib.sha256(data).hexdigest()
+        content_hash = fingerprint(data)
         with Session(engine) as session:
             existing = repo.get_document_by_path(session=session, path=identity)
             if existing is not None and existing.content_hash == content_hash:
@@ -155,12 +167,18 @@ def ingest_file(
                 result.passages = existing.passage_count
                 return result
         prepared = prepare_document(
-            data, filename=path.name, identity=identity, origin=origin,
-            max_bytes=max_bytes, max_passage_chars=max_passage_chars,
+            data,
+            filename=path.name,
+            identity=identity,
+            origin=origin,
+            max_bytes=max_bytes,
+            max_passage_chars=max_passage_chars,
         )
         t0 = time.perf_counter()
         with session_scope(engine) as session:
-            document = repo.replace_document(session=session, document=prepared.document, passages=prepared.passages)
+            document = repo.replace_document(
+                session=session, document=prepared.document, passages=prepared.passages
+            )
             result.document_id = document.id
         result.timings = prepared.timings | {"store_ms": (time.perf_counter() - t0) * 1000}
         result.status, result.passages = "indexed", len(prepared.passages)
@@ -175,8 +193,13 @@ def ingest_file(
 
 
 def ingest_paths(
-    paths: Iterable[Path], *, engine: Engine, trigger: str = "cli", origin: str = "ingest",
-    max_bytes: int = 50 * 1024 * 1024, max_passage_chars: int = 1200,
+    paths: Iterable[Path],
+    *,
+    engine: Engine,
+    trigger: str = "cli",
+    origin: str = "ingest",
+    max_bytes: int = 50 * 1024 * 1024,
+    max_passage_chars: int = 1200,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> RunSummary:
     """Ingest every file named or found below a folder named, recording the run and each file in the ledger."""
@@ -194,9 +217,17 @@ def ingest_paths(
             repo.record_file(
                 session=session,
                 entry=IngestFile(
-                    run_id=run_id, path=result.path, status=result.status, reason=result.reason,
-                    document_id=result.document_id, passages=result.passages,
-                    **{k: v for k, v in result.timings.items() if k in ("parse_ms", "clean_ms", "segment_ms", "store_ms")},
+                    run_id=run_id,
+                    path=result.path,
+                    status=result.status,
+                    reason=result.reason,
+                    document_id=result.document_id,
+                    passages=result.passages,
+                    **{
+                        k: v
+                        for k, v in result.timings.items()
+                        if k in ("parse_ms", "clean_ms", "segment_ms", "store_ms")
+                    },
                 ),
             )
         if on_file:

@@ -10,19 +10,23 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Section:
-    path: tuple[str, ...]
-    kind: str
-    start: int
-    end: int
-    site: str | None = None
-    indexable: bool = True
+    """One flat leaf of the document; together the sections cover the text exactly, in order."""
+
+    path: tuple[str, ...]  # headings from the top part down to this one, without the document title
+    kind: str  # front_matter | section | profile | case_study | part | annex | references | boilerplate | toc
+    start: int  # char offset of the section's heading line (or of the block that opens it)
+    end: int  # exclusive
+    site: str | None = None  # the place a profile or case-study heading names, inherited by its subsections
+    indexable: bool = True  # False for toc, references and boilerplate
 
 
 @dataclass(frozen=True)
 class DocumentStructure:
+    """The outline of one document: its own title, its sections and, for bundles, its parts."""
+
     title: str
     sections: list[Section]
-    parts: list[tuple[str, int, int]]
+    parts: list[tuple[str, int, int]]  # (title, start, end) of bundle papers / numbered profiles / essays
 
 
 NOT_INDEXABLE = frozenset({"toc", "references", "boilerplate"})
@@ -45,14 +49,18 @@ _METADATA_RE = re.compile(
     r"|e-?mail|tel|telephone|phone|website|twitter|follow us|source|note|notes|key|action)\s*:",
     re.IGNORECASE,
 )
-_AUTHOR_RE = re.compile(r"^(authors?|editors?|edited by|report owner|prepared by|written by)\b", re.IGNORECASE)
+_AUTHOR_RE = re.compile(
+    r"^(authors?|editors?|edited by|report owner|prepared by|written by)\b", re.IGNORECASE
+)
 _CAPTION_RE = re.compile(r"^(figure|fig\.?|table|chart|graph|diagram|photo|image)\s*\d+[a-z]?\s*[:.–-]", re.I)
 _NUMBERED_RE = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)(?:\s+|(?<=\.\d)(?=[A-Z]))(?P<title>\S.*)$")
 _DOTTED_RE = re.compile(r"^(?P<num>\d{1,2})\.\s+(?P<title>\S.*)$")
 _LIST_NUMBER_RE = re.compile(r"^\s*(?:\d{1,2}|[a-z]|[ivx]+)[.)]\s")
 _PAGE_STAMP_RE = re.compile(r"^\d{1,3}\s+(?P<rest>.+)$")
 _URL_RE = re.compile(r"https?://|www\.|\]\(|@\w|\w@\w|\.(?:com|org|net|gov|nhs)\.?uk\b|\.com\b")
-_CASE_STUDY_RE = re.compile(r"^(?:\d+\s+)?case study\s*(?::\s*(?P<site>[^–—]+?)\s+[–—-]\s+|[–—-]\s*)(?P<title>.+)$", re.I)
+_CASE_STUDY_RE = re.compile(
+    r"^(?:\d+\s+)?case study\s*(?::\s*(?P<site>[^–—]+?)\s+[–—-]\s+|[–—-]\s*)(?P<title>.+)$", re.I
+)
 _PIONEER_PROFILE_RE = re.compile(r"^(?:\d+\s+)?(?P<site>.+?)\s+Pioneer Programme\s*[–—-]\s*Profile$", re.I)
 _PERSPECTIVE_RE = re.compile(r"^(?:an?|the)\s.+\sperspective:\s*\S.+$", re.I)
 _CONTENTS_RE = re.compile(r"^(?:table of\s+)?contents:?$", re.I)
@@ -67,9 +75,16 @@ _RUNNING_HEADER_RE = re.compile(r"\blast updated\b|^version\s+\d|^draft\b", re.I
 
 # Template labels used by profile-style documents; value = nesting rank among labels.
 _LABELS: dict[str, int] = {
-    "aim": 1, "aims": 1, "outline": 1, "partners": 1, "population characteristics": 1,
-    "partner organisations": 1, "main changes introduced": 1, "new contractual arrangements": 1,
-    "further information": 1, "our goal": 1,
+    "aim": 1,
+    "aims": 1,
+    "outline": 1,
+    "partners": 1,
+    "population characteristics": 1,
+    "partner organisations": 1,
+    "main changes introduced": 1,
+    "new contractual arrangements": 1,
+    "further information": 1,
+    "our goal": 1,
 }
 _LABEL_PREFIXES: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^our goal:\s*\S", re.I), 1),
@@ -88,8 +103,11 @@ _TOP_HEADINGS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^(?:references|bibliography|endnotes|works cited)$", re.I), "references", "top"),
     (re.compile(r"^(?:about the (?:authors?|editors?)|acknowledge?ments)$", re.I), "boilerplate", "softtop"),
     (
-        re.compile(r"^(?:introduction|executive summary|summary|key messages|key findings|foreword|preface"
-                   r"|glossary)$", re.I),
+        re.compile(
+            r"^(?:introduction|executive summary|summary|key messages|key findings|foreword|preface"
+            r"|glossary)$",
+            re.I,
+        ),
         "section",
         "softtop",
     ),
@@ -148,9 +166,7 @@ def _looks_like_heading(text: str) -> bool:
     # Quote attributions ("GP lead, EHCH"), signatures ("Dr …") and pull quotes are not headings.
     if re.search(r"[,.]\s*(?:an?\s+)?[A-Z]{2,6}(?:\s+site)?$", text):
         return False
-    if _HONORIFIC_RE.match(text) or re.match(
-        r"^[A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2}, ", text
-    ):
+    if _HONORIFIC_RE.match(text) or re.match(r"^[A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2}, ", text):
         return False
     if text[0] in "'‘“\"" and text[-1] in "'’”\"":
         return False
@@ -164,7 +180,9 @@ def _looks_like_heading(text: str) -> bool:
 
 
 def is_heading(paragraph: str) -> bool:
-    """True when a single paragraph reads as a heading on its own (no document context)."""
+    """True when one paragraph reads as a heading on its own: a short single line, no closing full stop,
+    not a list item, metadata line, caption or attribution. Numbering sequence and "1. Title" headings
+    need document context, so they are judged by detect_structure. Never raises."""
     if not paragraph.strip() or "\n" in paragraph.strip():
         return False
     text = heading_text(paragraph)
@@ -251,7 +269,9 @@ def _is_cover_residue(para: _Para) -> bool:
     lines = para.lines
     if all(_URL_RE.search(line) or line.strip().startswith("#") for line in lines):
         return True
-    return len(lines) >= 3 and all(len(line.split()) <= 4 and line.strip()[-1] not in ".,;:" for line in lines)
+    return len(lines) >= 3 and all(
+        len(line.split()) <= 4 and line.strip()[-1] not in ".,;:" for line in lines
+    )
 
 
 _CONTINUES_RE = re.compile(r"\b(?:the|for|of|and|in|to|a|an|on|with)$|[&,–-]$", re.I)
@@ -306,7 +326,7 @@ def _toc_indexes(paras: list[_Para]) -> set[int]:
 
 
 def _boilerplate_tail(paras: list[_Para]) -> int | None:
-    """Index where a publisher's closing block (mission statement, ISBN, ©) begins, if the text ends in one."""
+    """Where a publisher's closing block (mission statement, ISBN, ©) begins, if the text ends in one."""
     first_candidate = int(len(paras) * 0.8)
     for i in range(first_candidate, len(paras)):
         if _BOILERPLATE_RE.search(paras[i].text):
@@ -356,7 +376,9 @@ def _document_cover(paras: list[_Para], toc: set[int]) -> _Cover:
     while i < len(paras) and i not in toc:
         para = paras[i]
         name_before_date = (
-            i + 1 < len(paras) and _is_cover_terminator(paras[i + 1]) and _is_title_like(para)
+            i + 1 < len(paras)
+            and _is_cover_terminator(paras[i + 1])
+            and _is_title_like(para)
             and len(para.text.split()) <= 6
         )
         meeting_detail = re.match(r"^(time|venue|location)\s*:", para.text.strip(), re.I)
@@ -367,7 +389,9 @@ def _document_cover(paras: list[_Para], toc: set[int]) -> _Cover:
     return _Cover(0, members, _title_of(titles, limit=3))
 
 
-_FRONT_KEYWORD_RE = re.compile(r"^(?:foreword|preface|executive summary|introduction|acknowledge?ments)$", re.I)
+_FRONT_KEYWORD_RE = re.compile(
+    r"^(?:foreword|preface|executive summary|introduction|acknowledge?ments)$", re.I
+)
 
 
 def _cover_title_start(paras: list[_Para], i: int, floor: int, taken: set[int]) -> int:
@@ -376,7 +400,9 @@ def _cover_title_start(paras: list[_Para], i: int, floor: int, taken: set[int]) 
     j = i
     while j - 1 > floor and i - (j - 1) <= 5 and j - 1 not in taken and _is_title_like(paras[j - 1]):
         previous = heading_text(paras[j - 1].text)
-        if _NUMBERED_RE.match(previous) or (j < i and len(previous.split()) == 1 and not previous.endswith(":")):
+        if _NUMBERED_RE.match(previous) or (
+            j < i and len(previous.split()) == 1 and not previous.endswith(":")
+        ):
             break
         j -= 1
     return j
@@ -392,7 +418,11 @@ def _snap_back_over_residue(paras: list[_Para], start: int, floor: int, taken: s
         if _IMAGE_DESCRIPTION_RE.match(paras[start].text.strip()):
             break
         header_title = start - 1
-        if _RUNNING_HEADER_RE.search(paras[start].text) and header_title > floor and paras[header_title].single:
+        if (
+            _RUNNING_HEADER_RE.search(paras[start].text)
+            and header_title > floor
+            and paras[header_title].single
+        ):
             start = header_title  # "BCF Integrated Care Commissioning Strategy" above "Last updated …"
     return start
 
@@ -426,7 +456,7 @@ def _part_covers(paras: list[_Para], toc: set[int], doc: _Cover, stop: int) -> l
 
 
 def _masthead_repeats(paras: list[_Para], doc: _Cover, taken: set[int], stop: int) -> list[_Cover]:
-    """Agenda packs restart the council masthead before the minutes: a repeat of the title lines opens a paper."""
+    """Agenda packs restart the council masthead before the minutes: a repeated masthead opens a paper."""
     title_paras = sorted(i for i in doc.members if _is_title_like(paras[i]))
     masthead = [_strip_markup(line).lower() for i in title_paras for line in paras[i].lines]
     if len(masthead) < 2:
@@ -454,15 +484,18 @@ def _masthead_repeats(paras: list[_Para], doc: _Cover, taken: set[int], stop: in
 
 
 def _merge_close_covers(covers: list[_Cover], paras: list[_Para]) -> list[_Cover]:
-    """Two covers with no body text between them are one paper (e.g. a running header, then the title page)."""
+    """Two covers with no body text between them are one paper (a running header, then the title page)."""
     merged: list[_Cover] = []
     for cover in covers:
         if merged:
             prev = merged[-1]
             between = paras[max(prev.members) + 1 : cover.index]
             if not any(len(p.text) > 200 for p in between):
-                merged[-1] = _Cover(prev.index, prev.members | cover.members | set(range(prev.index, cover.index)),
-                                    cover.title)
+                merged[-1] = _Cover(
+                    prev.index,
+                    prev.members | cover.members | set(range(prev.index, cover.index)),
+                    cover.title,
+                )
                 continue
         merged.append(cover)
     return merged
@@ -544,14 +577,16 @@ class _HeadingPass:
         if self.numbering == "dotted":
             return False
         n = levels[0]
-        if n != self.last_top + 1 and not (self.last_top == 0 and n <= 2):
+        if n != self.last_top + 1:
             return False
         self.last_top, self.current_top, self.numbering = n, n, "plain"
         return True
 
     def _accept_dotted(self, i: int, number: int, title: str) -> bool:
         """ "1. Title" is a list item unless it stands alone and continues the heading sequence."""
-        if self.numbering == "plain" or number != self.last_dotted + 1 or not _looks_like_heading(title):
+        if self.numbering == "plain" or not _looks_like_heading(title):
+            return False
+        if number != self.last_dotted + 1 and not self._opens_profile(i):
             return False
         for neighbour in (i - 1, i + 1):
             if 0 <= neighbour < len(self.paras) and _LIST_NUMBER_RE.match(self.paras[neighbour].text):
@@ -648,8 +683,9 @@ def _site(stack: tuple[_Entry, ...]) -> str | None:
     return next((e.site for e in reversed(stack) if e.site), None)
 
 
-def _entry_ends(entries: list[_Entry], boundaries: list[tuple[int, tuple[_Entry, ...], str | None]],
-                text_end: int) -> dict[int, int]:
+def _entry_ends(
+    entries: list[_Entry], boundaries: list[tuple[int, tuple[_Entry, ...], str | None]], text_end: int
+) -> dict[int, int]:
     """Where each heading's scope closes: the first later boundary whose open stack no longer holds it."""
     ends: dict[int, int] = {}
     for entry in entries:

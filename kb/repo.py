@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, func
@@ -83,8 +84,16 @@ def replace_document(*, session: Session, document: Document, passages: list[Pas
     if existing is not None:
         session.exec(delete(Passage).where(Passage.document_id == existing.id))  # type: ignore[call-overload]
         for field in (
-            "source", "title", "format", "origin", "content_hash", "raw_text", "text",
-            "metadata_json", "contacts_json", "outline_json",
+            "source",
+            "title",
+            "format",
+            "origin",
+            "content_hash",
+            "raw_text",
+            "text",
+            "metadata_json",
+            "contacts_json",
+            "outline_json",
         ):
             setattr(existing, field, getattr(document, field))
         existing.updated_at = utcnow()
@@ -121,14 +130,32 @@ def current_generation(*, session: Session) -> int:
     return state.generation if state else 0
 
 
-def index_rows(*, session: Session) -> list[tuple[int, str, str, str, str, str]]:
-    """(passage id, embed hash, text, heading, document title, document source) for every passage, in id order."""
+class IndexRow(NamedTuple):
+    passage_id: int
+    embed_hash: str
+    text: str
+    heading: str
+    title: str
+    source: str
+    site: str | None
+
+
+def index_rows(*, session: Session) -> list[IndexRow]:
+    """What the search indexes need of every passage, in passage id order."""
     statement = (
-        select(Passage.id, Passage.embed_hash, Passage.text, Passage.heading, Document.title, Document.source)
+        select(
+            Passage.id,
+            Passage.embed_hash,
+            Passage.text,
+            Passage.heading,
+            Document.title,
+            Document.source,
+            Passage.site,
+        )
         .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
         .order_by(Passage.id)
     )
-    return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
+    return [IndexRow(*row) for row in session.exec(statement)]
 
 
 # --- cached vectors --------------------------------------------------------------------
@@ -146,7 +173,11 @@ def cached_vectors(*, session: Session, keys: Sequence[str]) -> dict[str, np.nda
 
 def store_vectors(*, session: Session, vectors: dict[str, np.ndarray]) -> None:
     for key, vector in vectors.items():
-        session.merge(EmbeddingCache(key=key, dimension=int(vector.shape[0]), vector=vector.astype(np.float32).tobytes()))
+        session.merge(
+            EmbeddingCache(
+                key=key, dimension=int(vector.shape[0]), vector=vector.astype(np.float32).tobytes()
+            )
+        )
 
 
 # --- the ingestion ledger -----------------------------------------------------------

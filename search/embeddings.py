@@ -50,7 +50,10 @@ class MiniLMEmbedder:
         self._torch = torch
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.precision = precision
-        dimension_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dimension_of = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         self.dimension = int(dimension_of())
         self.model_id = f"all-MiniLM-L6-v2:{path.name}"
 

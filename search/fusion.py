@@ -47,18 +47,23 @@ def top_candidates(ids: np.ndarray, scores: np.ndarray, k: int) -> dict[int, flo
     return {int(ids[p]): float(scores[p]) for p in positions if scores[p] > 0}
 
 
-def shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
+def shingles(text: str, size: int = 4) -> set[int]:
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i : i + size]) for i in range(max(len(words) - size + 1, 1))}
+    return {hash(tuple(words[i : i + size])) for i in range(max(len(words) - size + 1, 1))}
 
 
 def collapse_near_duplicates(
-    ranked: Iterable[int], texts: Mapping[int, str], *, threshold: float = 0.5
+    ranked: Iterable[int], texts: Mapping[int, str], *, threshold: float = 0.5, enough: int | None = None
 ) -> list[int]:
-    """Keep the first of any passages sharing most of their word 4-grams (a repeated profile paragraph)."""
+    """Keep the first of any passages sharing most of their word 4-grams (a repeated profile paragraph).
+
+    Stops once `enough` passages are kept: the rest of a long candidate list is never shown.
+    """
     kept: list[int] = []
-    kept_shingles: list[set[tuple[str, ...]]] = []
+    kept_shingles: list[set[int]] = []
     for key in ranked:
+        if enough is not None and len(kept) >= enough:
+            break
         grams = shingles(texts.get(key, ""))
         duplicate = any(
             grams and other and len(grams & other) / min(len(grams), len(other)) >= threshold
@@ -68,3 +73,25 @@ def collapse_near_duplicates(
             kept.append(key)
             kept_shingles.append(grams)
     return kept
+
+
+def diversify(
+    ranked: list[tuple[int, float]], group_of: Mapping[int, str], *, decay: float, k: int
+) -> list[int]:
+    """Greedy re-ranking that discounts each further result from the same group (document) by `decay`.
+
+    Answers to "what worked elsewhere" are spread over many reports; without this one long report's
+    many similar passages crowd out the others.
+    """
+    pool = list(ranked)
+    seen: dict[str, int] = {}
+    out: list[int] = []
+    while pool and len(out) < k:
+        best = max(
+            range(len(pool)), key=lambda i: pool[i][1] * decay ** seen.get(group_of.get(pool[i][0], ""), 0)
+        )
+        key = pool.pop(best)[0]
+        out.append(key)
+        group = group_of.get(key, "")
+        seen[group] = seen.get(group, 0) + 1
+    return out

@@ -11,6 +11,7 @@ brings its own tokenizer pipeline that we would have to bend to keep "a&e" and "
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages indexed as own heading + site + text
 TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
 STOPWORDS = frozenset(
     "a an and are as at be but by for from has have how i if in into is it its of on or our that the their "
@@ -31,6 +32,7 @@ STOPWORDS = frozenset(
     "you your my me he she his her".split()
 )
 _stemmer = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # why: it logs every build at DEBUG to stderr
 
 
 def normalise_for_tokens(text: str) -> str:

@@ -16,12 +16,12 @@ from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import DocumentRef, Passage, SearchHit, SearchResponse, passage_context_text
+from kb.models import HEADING_SEPARATOR, DocumentRef, Passage, SearchHit, SearchResponse, passage_context_text
 from search.embeddings import Embedder
-from search.fusion import collapse_near_duplicates, fuse, top_candidates
+from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest
 from search.vectors import Manifest, VectorIndex
-from search.vocabulary import Vocabulary, expand_query
+from search.vocabulary import Vocabulary, expand_query, sites_in
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,14 @@ MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CANDIDATES = 200
-LEXICAL_WEIGHT = 0.5
+# Ranking settings, chosen on the judged dev queries (bench/tune_search.py) among principled variants:
+LEXICAL_WEIGHT = 0.65  # share of the fused score from BM25; the rest from MiniLM cosine
+EXPANSION_SCALE = 0.6  # vocabulary expansions count less than the words the user typed
+SOURCE_DECAY = 0.95  # each further result from the same document is discounted by this factor
+SITE_BOOST = 0.1  # added when a passage is about a site the query names
 ACRONYM_WEIGHT = 0.65  # expansions at or above this weight are spelled out for the embedder too
+VIEW_CHARS = 400  # passages longer than this are also embedded in pieces of about this size
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(£])|\n\s*\n")
 
 
 @dataclass
@@ -68,7 +74,8 @@ class SearchService:
         self._generation = -1
         self.vectors: VectorIndex | None = None
         self.lexical: LexicalIndex | None = None
-        self.document_of: dict[int, int] = {}
+        self.source_of: dict[int, str] = {}
+        self._sites_of_passage: dict[int, frozenset[str]] = {}
 
     # --- keeping the indexes in step with the database ----------------------------
 
@@ -84,18 +91,24 @@ class SearchService:
         with self._lock, Session(self.engine) as session:
             generation = repo.current_generation(session=session)
             rows = repo.index_rows(session=session)
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            corpus_hash = hashlib.sha256("\n".join(f"{r[0]}:{r[1]}" for r in rows).encode()).hexdigest()
+            ids = np.array([r.passage_id for r in rows], dtype=np.int64)
+            corpus_hash = hashlib.sha256(
+                "\n".join(f"{r.passage_id}:{r.embed_hash}:{r.site}" for r in rows).encode()
+            ).hexdigest()
             vector_manifest = Manifest(
-                model=self.embedder.model_id, dimension=self.embedder.dimension, count=len(rows), corpus_hash=corpus_hash
+                model=self.embedder.model_id,
+                dimension=self.embedder.dimension,
+                count=len(rows),
+                corpus_hash=corpus_hash,
+                views=VIEW_CHARS,
             )
             encoded, vector_state, lexical_state = 0, "current", "current"
             if self.vectors is None or self.vectors.manifest != vector_manifest:
                 vectors = VectorIndex.load(self.index_dir / "vectors", expected=vector_manifest)
                 vector_state = "loaded"
                 if vectors is None:
-                    matrix, encoded = self._vectors_for(session, rows)
-                    vectors = VectorIndex(matrix, ids, vector_manifest)
+                    matrix, owners, encoded = self._vectors_for(session, rows)
+                    vectors = VectorIndex(matrix, owners, vector_manifest)
                     vectors.save(self.index_dir / "vectors")
                     vector_state = "built"
                 self.vectors = vectors
@@ -104,40 +117,53 @@ class SearchService:
                 lexical = LexicalIndex.load(self.index_dir / "lexical", expected=lexical_manifest)
                 lexical_state = "loaded"
                 if lexical is None:
-                    documents = [passage_context_text(title=r[4], heading=r[3], text=r[2]) for r in rows]
+                    documents = [lexical_text(heading=r.heading, site=r.site, text=r.text) for r in rows]
                     lexical = LexicalIndex.build(documents, ids, lexical_manifest)
                     lexical.save(self.index_dir / "lexical")
                     lexical_state = "built"
                 self.lexical = lexical
-            self.document_of = dict(
-                session.exec(select(Passage.id, Passage.document_id)).all()  # type: ignore[arg-type]
-            )
+            self.source_of = {r.passage_id: r.source for r in rows}
+            self._sites_of_passage.clear()
             self._generation = generation
         report = RefreshReport(len(rows), encoded, vector_state, lexical_state, time.perf_counter() - started)
         log.info("search index: %s", report)
         return report
 
-    def _vectors_for(self, session: Session, rows: list) -> tuple[np.ndarray, int]:
-        keys = [cache_key(self.embedder.model_id, r[1]) for r in rows]
+    def _vectors_for(self, session: Session, rows: list[repo.IndexRow]) -> tuple[np.ndarray, np.ndarray, int]:
+        """One vector per view of each passage (see passage_views), with the passage id of each row."""
+        owners: list[int] = []
+        texts: list[str] = []
+        for row in rows:
+            for view in passage_views(title=row.title, heading=row.heading, text=row.text):
+                owners.append(row.passage_id)
+                texts.append(view)
+        keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
         found = repo.cached_vectors(session=session, keys=keys)
-        missing = [i for i, key in enumerate(keys) if key not in found]
-        if missing:
-            texts = [passage_context_text(title=rows[i][4], heading=rows[i][3], text=rows[i][2]) for i in missing]
-            vectors = self.embedder.encode(texts)
-            new = {keys[i]: vectors[n] for n, i in enumerate(missing)}
+        missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.values())
+        for start in range(
+            0, len(missing), 2048
+        ):  # why: commit as we go, so an interrupted build keeps its work
+            batch = missing[start : start + 2048]
+            vectors = self.embedder.encode([texts[i] for i in batch])
+            new = {keys[i]: vectors[n] for n, i in enumerate(batch)}
             repo.store_vectors(session=session, vectors=new)
             session.commit()
             found.update(new)
-        matrix = np.zeros((len(rows), self.embedder.dimension), dtype=np.float32)
+        matrix = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         for i, key in enumerate(keys):
             matrix[i] = found[key]
-        return matrix, len(missing)
+        return matrix, np.array(owners, dtype=np.int64), len(missing)
 
     # --- answering queries ---------------------------------------------------------
 
     def search(
-        self, query: str, *, limit: int = 10, offset: int = 0,
-        document_id: int | None = None, section: str | None = None,
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        document_id: int | None = None,
+        section: str | None = None,
     ) -> SearchResponse:
         started = time.perf_counter()
         query = validate_query(query, limit, offset)
@@ -147,29 +173,43 @@ class SearchService:
 
         lexical_scores: dict[int, float] = {}
         if self.lexical is not None and len(self.lexical):
-            all_scores = self.lexical.scores([(query, 1.0), *expansions])
-            lexical_scores = top_candidates(self.lexical.ids, all_scores, CANDIDATES if allowed is None else len(all_scores))
+            weighted = [(query, 1.0), *((phrase, weight * EXPANSION_SCALE) for phrase, weight in expansions)]
+            all_scores = self.lexical.scores(weighted)
+            lexical_scores = top_candidates(
+                self.lexical.ids, all_scores, CANDIDATES if allowed is None else len(all_scores)
+            )
         dense_scores: dict[int, float] = {}
         if self.vectors is not None and len(self.vectors):
             spelled_out = [phrase for phrase, weight in expansions if weight >= ACRONYM_WEIGHT]
             dense_query = f"{query} ({'; '.join(spelled_out)})" if spelled_out else query
             vector = self.embedder.encode([dense_query])[0]
-            ids, scores = self.vectors.search(vector, CANDIDATES if allowed is None else len(self.vectors))
-            dense_scores = {int(i): float(s) for i, s in zip(ids, scores)}
+            ids, scores = self.vectors.search(
+                vector, 4 * CANDIDATES if allowed is None else len(self.vectors)
+            )
+            for passage_id, score in zip(ids.tolist(), scores.tolist(), strict=True):  # best view of each passage
+                if score > dense_scores.get(passage_id, -1.0):
+                    dense_scores[passage_id] = score
         if allowed is not None:
             lexical_scores = {k: v for k, v in lexical_scores.items() if k in allowed}
             dense_scores = {k: v for k, v in dense_scores.items() if k in allowed}
 
         ranked = fuse(lexical_scores, dense_scores, lexical_weight=LEXICAL_WEIGHT)
-        window = [key for key, _ in ranked[: (offset + limit) * 3 + 10]]
+        window_size = (offset + limit) * 3 + 30
         with Session(self.engine) as session:
-            passages = repo.passages_by_ids(session=session, passage_ids=window)
+            passages = repo.passages_by_ids(session=session, passage_ids=[k for k, _ in ranked[:window_size]])
+            ranked = self._boost_named_sites(query, ranked, passages)
+            window = [key for key, _ in ranked[:window_size] if key in passages]
             kept = collapse_near_duplicates(
-                [k for k in window if k in passages], {k: p.text for k, p in passages.items()}
+                window, {k: p.text for k, p in passages.items()}, enough=2 * (offset + limit) + 10
             )
-            page = kept[offset : offset + limit]
-            documents = repo.documents_by_ids(session=session, document_ids=[passages[k].document_id for k in page])
-        scores = dict(ranked)
+            scores = dict(ranked)
+            ordered = diversify(
+                [(k, scores[k]) for k in kept], self.source_of, decay=SOURCE_DECAY, k=offset + limit
+            )
+            page = ordered[offset : offset + limit]
+            documents = repo.documents_by_ids(
+                session=session, document_ids=[passages[k].document_id for k in page]
+            )
         terms = highlight_terms(query, expansions)
         hits = []
         for key in page:
@@ -177,19 +217,47 @@ class SearchService:
             document = documents[passage.document_id]
             hits.append(
                 SearchHit(
-                    passage_id=key, source=document.source, text=passage.text, score=round(scores[key], 4),
-                    heading=passage.heading, section_kind=passage.section_kind,
+                    passage_id=key,
+                    source=document.source,
+                    text=passage.text,
+                    score=round(scores[key], 4),
+                    heading=passage.heading,
+                    section_kind=passage.section_kind,
                     document=DocumentRef(id=document.id, title=document.title, source=document.source),  # type: ignore[arg-type]
-                    char_start=passage.char_start, char_end=passage.char_end,
+                    char_start=passage.char_start,
+                    char_end=passage.char_end,
                     url=f"/documents/{document.id}#passage-{key}",
                     highlights=[t for t in terms if t.lower() in passage.text.lower()],
                 )
             )
         return SearchResponse(
-            query=query, results=hits, total=len(ranked), limit=limit, offset=offset,
+            query=query,
+            results=hits,
+            total=len(ranked),
+            limit=limit,
+            offset=offset,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             expansions=[phrase for phrase, _ in expansions],
         )
+
+    def _boost_named_sites(
+        self, query: str, ranked: list[tuple[int, float]], passages: dict[int, Passage]
+    ) -> list[tuple[int, float]]:
+        """A query that names a site ("What has Torbay achieved…") prefers passages about that site, by any alias."""
+        named = set(sites_in(query, self.vocabulary))
+        if not named:
+            return ranked
+        boosted = []
+        for key, score in ranked:
+            passage = passages.get(key)
+            if passage is not None:
+                if key not in self._sites_of_passage:
+                    about = f"{passage.heading}\n{passage.site or ''}\n{passage.text}"
+                    self._sites_of_passage[key] = frozenset(sites_in(about, self.vocabulary))
+                if self._sites_of_passage[key] & named:
+                    score += SITE_BOOST
+            boosted.append((key, score))
+        return sorted(boosted, key=lambda item: (-item[1], item[0]))
 
     def _allowed(self, document_id: int | None, section: str | None) -> set[int] | None:
         if document_id is None and not section:
@@ -201,6 +269,42 @@ class SearchService:
             if section:
                 statement = statement.where(Passage.heading.contains(section))  # type: ignore[attr-defined]
             return set(session.exec(statement).all())  # type: ignore[arg-type]
+
+
+def lexical_text(*, heading: str, site: str | None, text: str) -> str:
+    """What BM25 indexes for a passage: its own heading and site, then its text.
+
+    Not the document title or the whole heading path: those repeat on every passage of a long report
+    ("…Integrated Care for Frail Older People") and would let any query that shares a title word
+    rank all of that report's passages alike.
+    """
+    own_heading = heading.split(HEADING_SEPARATOR)[-1] if heading else ""
+    return "\n".join(part for part in (own_heading, site or "", text) if part)
+
+
+def passage_views(*, title: str, heading: str, text: str) -> list[str]:
+    """The texts embedded for one passage: the whole passage in context, and, for a long one, pieces of it.
+
+    MiniLM reads at most 256 word pieces and blurs a long passage into one topic; a piece of two or three
+    sentences keeps a specific point findable. A passage scores as its best view.
+    """
+    views = [passage_context_text(title=title, heading=heading, text=text)]
+    if len(text) <= VIEW_CHARS * 1.5:
+        return views
+    prefix = heading.split(HEADING_SEPARATOR)[-1] if heading else title
+    piece: list[str] = []
+    size = 0
+    for sentence in (s.strip() for s in SENTENCE_END.split(text)):
+        if not sentence:
+            continue
+        if piece and size + len(sentence) > VIEW_CHARS:
+            views.append(f"{prefix}\n{' '.join(piece)}")
+            piece, size = [], 0
+        piece.append(sentence)
+        size += len(sentence) + 1
+    if piece and size > VIEW_CHARS / 4:
+        views.append(f"{prefix}\n{' '.join(piece)}")
+    return views
 
 
 def highlight_terms(query: str, expansions: list[tuple[str, float]]) -> list[str]:

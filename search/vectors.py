@@ -18,14 +18,15 @@ FORMAT_VERSION = 1
 class Manifest:
     model: str
     dimension: int
-    count: int
+    count: int  # passages covered (a passage may have several vectors, one per view)
     corpus_hash: str  # hash of (passage id, embedded-text hash) for every passage covered
+    views: int = 0  # the view size the vectors were cut with (0: one vector per passage)
     kind: str = "flat-ip"
     format_version: int = FORMAT_VERSION
 
 
 class VectorIndex:
-    """Exact inner-product search over normalised vectors (cosine), with passage ids alongside."""
+    """Exact inner-product search over normalised vectors (cosine), with the passage id of each vector alongside."""
 
     def __init__(self, vectors: np.ndarray, ids: np.ndarray, manifest: Manifest):
         self.manifest = manifest
@@ -41,7 +42,9 @@ class VectorIndex:
         """(passage ids, cosine scores), best first, at most k."""
         if len(self) == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, positions = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self)))
+        scores, positions = self.index.search(
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self))
+        )
         keep = positions[0] >= 0
         return self.ids[positions[0][keep]], scores[0][keep]
 
@@ -76,7 +79,11 @@ class VectorIndex:
             ids = np.load(folder / "ids.npy")
         except (OSError, RuntimeError, ValueError):
             return None
-        if index.ntotal != manifest.count or len(ids) != manifest.count or index.d != manifest.dimension:
+        if (
+            index.ntotal != len(ids)
+            or len(set(ids.tolist())) != manifest.count
+            or index.d != manifest.dimension
+        ):
             return None
         loaded = cls.__new__(cls)
         loaded.manifest, loaded.ids, loaded.index = manifest, ids.astype(np.int64), index

@@ -298,7 +298,9 @@ def test_own_words_check_is_real():
     """The n-gram detector must catch a copied sentence and pass a paraphrase."""
     source = "The integrated discharge team aims to reduce admissions and enable patients to leave hospital in a timely manner."
     copied = "Notes: the integrated discharge team aims to reduce admissions and enable patients to go home."
-    paraphrase = "A joint team at the hospital door tried to keep people out of beds and get them home sooner."
+    paraphrase = (
+        "A joint team at the hospital door tried to keep people out of beds and get them home sooner."
+    )
     grams = _ngrams(_words(source), SHARED_RUN)
     assert _ngrams(_words(copied), SHARED_RUN) & grams
     assert not (_ngrams(_words(paraphrase), SHARED_RUN) & grams)

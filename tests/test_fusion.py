@@ -35,5 +35,9 @@ def test_top_candidates_drops_zero_scores():
 
 def test_near_duplicates_collapse_to_the_first():
     base = "The care home team reduced emergency admissions by fourteen per cent over the first year of work"
-    texts = {1: base, 2: base + " in Gateshead.", 3: "Social prescribing connected lonely people to community groups."}
+    texts = {
+        1: base,
+        2: base + " in Gateshead.",
+        3: "Social prescribing connected lonely people to community groups.",
+    }
     assert collapse_near_duplicates([2, 1, 3], texts) == [2, 3]

@@ -50,13 +50,17 @@ def test_ingest_then_reingest_changes_nothing(tmp_path: Path, engine):
     assert first.indexed == 1 and first.passages >= 1
     before = snapshot(engine)
     with Session(engine) as session:
-        ids_before = [p.id for p in repo.passages_for_document(session=session, document_id=first.files[0].document_id)]
+        ids_before = [
+            p.id for p in repo.passages_for_document(session=session, document_id=first.files[0].document_id)
+        ]
         generation = repo.current_generation(session=session)
     second = ingest_paths([path], engine=engine)
     assert second.unchanged == 1 and second.indexed == 0
     assert snapshot(engine) == before
     with Session(engine) as session:
-        ids_after = [p.id for p in repo.passages_for_document(session=session, document_id=first.files[0].document_id)]
+        ids_after = [
+            p.id for p in repo.passages_for_document(session=session, document_id=first.files[0].document_id)
+        ]
         assert repo.current_generation(session=session) == generation
     assert ids_after == ids_before
 
@@ -69,7 +73,10 @@ def test_changed_file_replaces_its_passages(tmp_path: Path, engine):
     assert result.indexed == 1
     with Session(engine) as session:
         assert repo.count_documents(session=session) == 1
-        texts = " ".join(p.text for p in repo.passages_for_document(session=session, document_id=result.files[0].document_id))
+        texts = " ".join(
+            p.text
+            for p in repo.passages_for_document(session=session, document_id=result.files[0].document_id)
+        )
     assert "ninety minutes" in texts and "two hours" not in texts
 
 
@@ -119,7 +126,10 @@ def test_bad_input_is_reported_and_the_store_is_intact(tmp_path: Path, engine, n
 
 
 def test_latin1_text_is_decoded_not_rejected(tmp_path: Path, engine):
-    path = write(tmp_path / "cafe.txt", "The crisis café costs £5 a visit and opens every evening for people in distress.".encode("latin-1"))
+    path = write(
+        tmp_path / "cafe.txt",
+        "The crisis café costs £5 a visit and opens every evening for people in distress.".encode("latin-1"),
+    )
     result = ingest_paths([path], engine=engine)
     assert result.indexed == 1
     with Session(engine) as session:
@@ -138,7 +148,9 @@ def test_a_failure_while_storing_leaves_nothing_half_written(tmp_path: Path, eng
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pipeline.repo, "replace_document", explode)
-    result = ingest_paths([write(tmp_path / "b" / "other.txt", REPORT.replace("Kent", "Leeds"))], engine=engine)
+    result = ingest_paths(
+        [write(tmp_path / "b" / "other.txt", REPORT.replace("Kent", "Leeds"))], engine=engine
+    )
     assert result.files[0].status == "failed" and "nothing was stored" in result.files[0].reason
     assert snapshot(engine) == before
 
@@ -153,7 +165,9 @@ def test_the_docx_reader_path_works_end_to_end(tmp_path: Path, engine):
     docx = pytest.importorskip("docx")
     document = docx.Document()
     document.add_heading("Rapid response in West Kent", level=1)
-    document.add_paragraph("The rapid response team visits people at home within two hours to avoid an admission.")
+    document.add_paragraph(
+        "The rapid response team visits people at home within two hours to avoid an admission."
+    )
     buffer = io.BytesIO()
     document.save(buffer)
     assert zipfile.is_zipfile(io.BytesIO(buffer.getvalue()))

@@ -106,7 +106,8 @@ def test_numbered_sections_nest_by_depth_and_skip_contents() -> None:
 def test_page_stamped_label_and_profile_lookahead() -> None:
     text = (
         "New care models: vanguards\n\nNOVEMBER 2015\n\n"
-        "The vanguards: multispecialty community providers\n\n16. Dudley Multispecialty Community Provider\n\n"
+        "The vanguards: multispecialty community providers\n\n"
+        "16. Dudley Multispecialty Community Provider\n\n"
         "PARTNERS\n\nDudley CCG.\n\n30 AIM\n\nTo integrate care.\n\nOUTLINE\n\nMore text.\n"
     )
     structure = detect_structure(text)
@@ -211,7 +212,10 @@ def test_pacs_essays_find_eleven_perspectives_and_nine_site_profiles(variant: st
     perspectives = [t for t in titles if "perspective:" in t]
     assert len(perspectives) == 11 and perspectives[-1] == "An international perspective: Don Berwick"
     profiles = {s.site for s in structure.sections if s.kind == "profile"}
-    assert len(profiles) == 9 and {"Salford Together", "Wirral Partners", "Northumberland PACS vanguard"} <= profiles
+    assert (
+        len(profiles) == 9
+        and {"Salford Together", "Wirral Partners", "Northumberland PACS vanguard"} <= profiles
+    )
     assert len(titles) == 20
     assert structure.title.startswith("Developing new models of care in the PACS vanguards")
     assert any(s.kind == "references" and not s.indexable for s in structure.sections)
@@ -221,8 +225,15 @@ def test_committee_pack_splits_into_its_papers_in_order(variant: str) -> None:
     _, structure = _seed(3, variant)
     titles = [title.lower() for title, _, _ in structure.parts]
     assert len(titles) >= 6
-    wanted = ["minutes", "update briefing|sustainability", "new care models", "primary care",
-              "frail older people", "engagement", "work programme"]
+    wanted = [
+        "minutes",
+        "update briefing|sustainability",
+        "new care models",
+        "primary care",
+        "frail older people",
+        "engagement",
+        "work programme",
+    ]
     positions = [next(i for i, t in enumerate(titles) if re.search(w, t)) for w in wanted]
     assert positions == sorted(positions)
     brochure = next(t for t, _, _ in structure.parts if t.lower().startswith("new care models"))

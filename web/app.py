@@ -52,8 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(
-        title="kb", summary="What worked elsewhere in integrated care, with the evidence.",
-        version="0.1.0", lifespan=lifespan,
+        title="kb",
+        summary="What worked elsewhere in integrated care, with the evidence.",
+        version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.templates = make_templates()

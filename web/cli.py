@@ -107,7 +107,9 @@ def reindex() -> None:
     engine = open_engine(settings)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     report = build_search_service(settings, engine).refresh()
-    click.echo(f"indexed {report.passages} passages ({report.encoded} newly encoded) in {report.seconds:.1f} s")
+    click.echo(
+        f"indexed {report.passages} passages ({report.encoded} newly encoded) in {report.seconds:.1f} s"
+    )
 
 
 @main.command()

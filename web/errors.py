@@ -13,15 +13,23 @@ from kb.errors import KbError
 
 log = logging.getLogger(__name__)
 
-TITLES = {400: "Bad request", 404: "Page not found", 405: "Not allowed", 409: "Conflict", 422: "Check what you entered",
-          500: "Sorry, something went wrong"}
+TITLES = {
+    400: "Bad request",
+    404: "Page not found",
+    405: "Not allowed",
+    409: "Conflict",
+    422: "Check what you entered",
+    500: "Sorry, something went wrong",
+}
 
 
 def _describe_validation(err: RequestValidationError) -> str:
     parts = []
     for item in err.errors():
         where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("query", "path", "body"))
-        parts.append(f"{where}: {item.get('msg', 'invalid value')}" if where else item.get("msg", "invalid value"))
+        parts.append(
+            f"{where}: {item.get('msg', 'invalid value')}" if where else item.get("msg", "invalid value")
+        )
     return "; ".join(parts) or "invalid request"
 
 
@@ -30,7 +38,9 @@ def respond(request: Request, status: int, message: str) -> Response:
         return JSONResponse({"error": message, "status": status}, status_code=status)
     templates = request.app.state.templates
     return templates.TemplateResponse(
-        request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status,
     )
 
@@ -46,8 +56,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> Response:
-        message = err.detail if isinstance(err.detail, str) and err.status_code != 404 else (
-            "There is nothing at this address." if err.status_code == 404 else "The request could not be handled."
+        message = (
+            err.detail
+            if isinstance(err.detail, str) and err.status_code != 404
+            else (
+                "There is nothing at this address."
+                if err.status_code == 404
+                else "The request could not be handled."
+            )
         )
         return respond(request, err.status_code, message)
 

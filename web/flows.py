@@ -27,20 +27,32 @@ def open_engine(settings: Settings) -> Engine:
 
 
 def build_search_service(settings: Settings, engine: Engine) -> SearchService:
-    embedder = make_embedder(settings.embedder, model_path=settings.model_path, precision=settings.embed_precision)
+    embedder = make_embedder(
+        settings.embedder, model_path=settings.model_path, precision=settings.embed_precision
+    )
     return SearchService(
         engine=engine, embedder=embedder, vocabulary=load_vocabulary(), index_dir=settings.index_dir
     )
 
 
 def ingest_and_index(
-    paths: Iterable[Path], *, settings: Settings, engine: Engine, service: SearchService | None,
-    trigger: str = "cli", origin: str = "ingest", on_file: Callable[[FileResult], None] | None = None,
+    paths: Iterable[Path],
+    *,
+    settings: Settings,
+    engine: Engine,
+    service: SearchService | None,
+    trigger: str = "cli",
+    origin: str = "ingest",
+    on_file: Callable[[FileResult], None] | None = None,
 ) -> RunSummary:
     """Ingest the files, then bring the search index up to date (encoding only new passages)."""
     summary = ingest_paths(
-        paths, engine=engine, trigger=trigger, origin=origin,
-        max_bytes=settings.max_file_mb * 1024 * 1024, max_passage_chars=settings.max_passage_chars,
+        paths,
+        engine=engine,
+        trigger=trigger,
+        origin=origin,
+        max_bytes=settings.max_file_mb * 1024 * 1024,
+        max_passage_chars=settings.max_passage_chars,
         on_file=on_file,
     )
     if service is not None:
@@ -49,7 +61,11 @@ def ingest_and_index(
 
 
 def default_corpus_files(settings: Settings) -> list[Path]:
-    return list(collect_files([settings.corpus_dir / "cases"])) if (settings.corpus_dir / "cases").is_dir() else []
+    return (
+        list(collect_files([settings.corpus_dir / "cases"]))
+        if (settings.corpus_dir / "cases").is_dir()
+        else []
+    )
 
 
 def load_default_corpus_if_empty(settings: Settings, engine: Engine) -> RunSummary | None:
@@ -63,8 +79,12 @@ def load_default_corpus_if_empty(settings: Settings, engine: Engine) -> RunSumma
     if not files:
         return None
     summary = ingest_paths(
-        files, engine=engine, trigger="startup", origin="corpus",
-        max_bytes=settings.max_file_mb * 1024 * 1024, max_passage_chars=settings.max_passage_chars,
+        files,
+        engine=engine,
+        trigger="startup",
+        origin="corpus",
+        max_bytes=settings.max_file_mb * 1024 * 1024,
+        max_passage_chars=settings.max_passage_chars,
     )
     log.info("loaded the default corpus: %d documents, %d passages", summary.indexed, summary.passages)
     return summary

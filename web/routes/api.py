@@ -50,8 +50,12 @@ def search(
     q: Annotated[str, Query(description="what to search for", max_length=500)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
-    document: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="only passages of this document")] = None,
-    section: Annotated[str | None, Query(max_length=200, description="only passages whose heading contains this")] = None,
+    document: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="only passages of this document")
+    ] = None,
+    section: Annotated[
+        str | None, Query(max_length=200, description="only passages whose heading contains this")
+    ] = None,
 ) -> SearchResponse:
     return search.search(q, limit=limit, offset=offset, document_id=document, section=section)
 
@@ -65,7 +69,9 @@ def documents(
     rows = repo.list_documents(session=session, limit=limit, offset=offset)
     return DocumentList(
         results=[DocumentSummary.model_validate(d, from_attributes=True) for d in rows],
-        total=repo.count_documents(session=session), limit=limit, offset=offset,
+        total=repo.count_documents(session=session),
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -74,7 +80,9 @@ def document(session: SessionDep, document_id: Id) -> DocumentPublic:
     doc = repo.get_document_or_raise(session=session, document_id=document_id)
     return DocumentPublic(
         **DocumentSummary.model_validate(doc, from_attributes=True).model_dump(),
-        text=doc.text, metadata=json.loads(doc.metadata_json), contacts=json.loads(doc.contacts_json),
+        text=doc.text,
+        metadata=json.loads(doc.metadata_json),
+        contacts=json.loads(doc.contacts_json),
         outline=[OutlineEntry(**entry) for entry in repo.document_outline(doc)],
     )
 
@@ -86,7 +94,8 @@ def passage(session: SessionDep, passage_id: Id) -> PassagePublic:
     return PassagePublic(
         **found.model_dump(include=set(PassagePublic.model_fields) - {"document", "source", "url"}),
         document=DocumentRef(id=doc.id, title=doc.title, source=doc.source),  # type: ignore[arg-type]
-        source=doc.source, url=f"/documents/{doc.id}#passage-{found.id}",
+        source=doc.source,
+        url=f"/documents/{doc.id}#passage-{found.id}",
     )
 
 
@@ -101,8 +110,10 @@ def ingest_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] 
 @router.get("/stats", response_model=Stats)
 def stats(session: SessionDep, search: SearchDep) -> Stats:
     return Stats(
-        documents=repo.count_documents(session=session), passages=repo.count_passages(session=session),
-        indexed_vectors=len(search.vectors) if search.vectors else 0, model=search.embedder.model_id,
+        documents=repo.count_documents(session=session),
+        passages=repo.count_passages(session=session),
+        indexed_vectors=len(search.vectors) if search.vectors else 0,
+        model=search.embedder.model_id,
     )
 
 

@@ -15,7 +15,12 @@ from web.reader import reader_blocks
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 10
-EXAMPLES = ["reducing emergency admissions from care homes", "social prescribing", "DToC", "single point of access"]
+EXAMPLES = [
+    "reducing emergency admissions from care homes",
+    "social prescribing",
+    "DToC",
+    "single point of access",
+]
 
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -24,17 +29,22 @@ def render(request: Request, name: str, context: dict, status_code: int = 200) -
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> HTMLResponse:
-    return render(request, "home.html", {
-        "documents": repo.list_documents(session=session, limit=200),
-        "document_count": repo.count_documents(session=session),
-        "passage_count": repo.count_passages(session=session),
-        "examples": EXAMPLES,
-    })
+    return render(
+        request,
+        "home.html",
+        {
+            "documents": repo.list_documents(session=session, limit=200),
+            "document_count": repo.count_documents(session=session),
+            "passage_count": repo.count_passages(session=session),
+            "examples": EXAMPLES,
+        },
+    )
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
-    request: Request, search: SearchDep,
+    request: Request,
+    search: SearchDep,
     q: Annotated[str, Query(max_length=500)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     document: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -42,7 +52,9 @@ def search_page(
     context: dict = {"q": q, "page": page, "document": document, "response": None, "error": None}
     if q.strip():
         try:
-            context["response"] = search.search(q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, document_id=document)
+            context["response"] = search.search(
+                q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, document_id=document
+            )
         except InvalidInput as err:
             context["error"] = err.message
     return render(request, "search.html", context, status_code=422 if context["error"] else 200)
@@ -60,7 +72,14 @@ def document_page(
     doc = repo.get_document_or_raise(session=session, document_id=document_id)
     outline = repo.document_outline(doc)
     passages = repo.passages_for_document(session=session, document_id=document_id)
-    return render(request, "document.html", {
-        "doc": doc, "outline": list(enumerate(outline)), "blocks": reader_blocks(doc.text, outline, passages),
-        "metadata": json.loads(doc.metadata_json), "contacts": json.loads(doc.contacts_json),
-    })
+    return render(
+        request,
+        "document.html",
+        {
+            "doc": doc,
+            "outline": list(enumerate(outline)),
+            "blocks": reader_blocks(doc.text, outline, passages),
+            "metadata": json.loads(doc.metadata_json),
+            "contacts": json.loads(doc.contacts_json),
+        },
+    )

@@ -1,0 +1,65 @@
+"""The bundled MiniLM on real seed text: offline loading, bf16 close to fp32, and search over two real reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_settings
+from web.flows import build_search_service, ingest_and_index, open_engine
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_service(tmp_path_factory, request):
+    seeds = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("the seed documents (../shared/seeds) are not beside this checkout")
+    settings = make_settings(tmp_path_factory.mktemp("real"), embedder="minilm")
+    engine = open_engine(settings)
+    service = build_search_service(settings, engine)
+    files = [seeds / "001_8bf685fc17428613.txt", seeds / "002_c83671d1539688a3.txt"]
+    summary = ingest_and_index(files, settings=settings, engine=engine, service=service)
+    assert summary.indexed == 2 and not summary.failed
+    return service
+
+
+def test_model_loads_offline_and_bf16_matches_fp32(real_service, seeds):
+    from search.embeddings import MiniLMEmbedder
+
+    text = (seeds / "002_c83671d1539688a3.txt").read_text(encoding="utf-8")
+    samples = [text[i : i + 900] for i in range(5000, 20000, 1500)]
+    fp32 = MiniLMEmbedder(precision="fp32").encode(samples)
+    bf16 = real_service.embedder.encode(samples)
+    assert fp32.shape == (len(samples), 384)
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-4)
+    assert (fp32 * bf16).sum(axis=1).min() > 0.99
+
+
+def test_search_finds_the_right_passages_in_real_reports(real_service):
+    hits = real_service.search("logic models", limit=5).results
+    assert any("logic model" in hit.text.lower() for hit in hits[:3])
+    engine_room = real_service.search("What is an engine room team?", limit=5).results
+    assert engine_room[0].source.startswith("002") and "engine room" in engine_room[0].text.lower()
+    for hit in hits:
+        assert len(hit.text) <= 1300 and hit.heading is not None
+
+
+def test_rebuilding_reuses_stored_vectors(real_service):
+    real_service.vectors = None
+    real_service.lexical = None
+    report = real_service.refresh()
+    assert report.passages > 50 and report.encoded == 0 and report.vectors == "loaded"
+
+
+def test_a_missing_index_is_rebuilt_from_stored_vectors(real_service):
+    import shutil
+
+    shutil.rmtree(real_service.index_dir)
+    real_service.vectors = None
+    report = real_service.refresh()
+    assert report.vectors == "built" and report.encoded == 0
+    assert (real_service.index_dir / "vectors" / "manifest.json").exists()
