@@ -186,7 +186,9 @@ class SearchService:
             ids, scores = self.vectors.search(
                 vector, 4 * CANDIDATES if allowed is None else len(self.vectors)
             )
-            for passage_id, score in zip(ids.tolist(), scores.tolist(), strict=True):  # best view of each passage
+            for passage_id, score in zip(
+                ids.tolist(), scores.tolist(), strict=True
+            ):  # best view of each passage
                 if score > dense_scores.get(passage_id, -1.0):
                     dense_scores[passage_id] = score
         if allowed is not None:

@@ -104,7 +104,11 @@ def test_pages_render(loaded):
     home = loaded.get("/")
     assert home.status_code == 200 and "What are you trying to improve?" in home.text
     page = loaded.get("/search", params={"q": "discharge"})
-    assert page.status_code == 200 and "<mark>discharge</mark>" in page.text and 'class="breadcrumb"' in page.text
+    assert (
+        page.status_code == 200
+        and "<mark>discharge</mark>" in page.text
+        and 'class="breadcrumb"' in page.text
+    )
     hit = loaded.get("/api/search", params={"q": "discharge"}).json()["results"][0]
     reader = loaded.get(hit["url"].split("#")[0])
     assert reader.status_code == 200

@@ -13,7 +13,9 @@ from web.flows import build_search_service, ingest_and_index, open_engine
 def loaded_service(settings, tmp_path: Path):
     engine = open_engine(settings)
     service = build_search_service(settings, engine)
-    ingest_and_index([write(tmp_path / "kent.txt", REPORT)], settings=settings, engine=engine, service=service)
+    ingest_and_index(
+        [write(tmp_path / "kent.txt", REPORT)], settings=settings, engine=engine, service=service
+    )
     return engine, service
 
 
@@ -55,7 +57,14 @@ def test_another_process_ingesting_makes_this_one_refresh(settings, tmp_path: Pa
     engine, service = loaded_service(settings, tmp_path)
     other = build_search_service(settings, engine)
     ingest_and_index(
-        [write(tmp_path / "leeds.txt", "Leeds care record\n\nThe Leeds Care Record lets GPs and hospital staff see one shared record for each patient.")],
-        settings=settings, engine=engine, service=other,
+        [
+            write(
+                tmp_path / "leeds.txt",
+                "Leeds care record\n\nThe Leeds Care Record lets GPs and hospital staff see one shared record for each patient.",
+            )
+        ],
+        settings=settings,
+        engine=engine,
+        service=other,
     )
     assert service.search("Leeds Care Record").results[0].source == "leeds.txt"

@@ -67,7 +67,9 @@ def test_short_sections_of_one_profile_pack_together_but_never_into_the_next_pro
     text, sections = "", []
     for path, site in parts:
         body = f"{path[-1]}\n\nA short paragraph on what {site} did under {path[-1]} for care home residents.\n\n"
-        sections.append(Section(path=path, kind="profile", start=len(text), end=len(text) + len(body), site=site))
+        sections.append(
+            Section(path=path, kind="profile", start=len(text), end=len(text) + len(body), site=site)
+        )
         text += body
     drafts = split_passages(text, sections)
     assert [d.site for d in drafts] == ["Sutton", "Airedale"]
