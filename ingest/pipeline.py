@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from functools import lru_cache
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,17 +15,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ingest.clean import clean_text
+from ingest.curated import curated_intervention, is_curated
+from ingest.interventions import InterventionDraft, find_interventions
 from ingest.parsers import SUPPORTED_SUFFIXES, ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.structure import detect_structure
 from kb import repo
 from kb.db import session_scope
-from kb.models import HEADING_SEPARATOR, Document, IngestFile, Passage, passage_context_text
+from kb.models import HEADING_SEPARATOR, Document, IngestFile, Intervention, Passage, passage_context_text
+from kb.taxonomy import Taxonomy, load_taxonomy
+from kb.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
 # Bumped whenever parsing, cleaning, structure or splitting changes what a file turns into, so that
 # re-ingesting an unchanged file under a new pipeline re-processes it instead of reporting "unchanged".
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: intervention records
 
 
 def fingerprint(data: bytes) -> str:
@@ -70,6 +75,7 @@ class PreparedDocument:
 
     document: Document
     passages: list[Passage]
+    interventions: list[Intervention]
     timings: dict[str, float]
 
 
@@ -101,7 +107,18 @@ def prepare_document(
     title = (parsed.title or structure.title or Path(filename).stem).strip()[:300]
     drafts = split_passages(cleaned.text, structure.sections, max_chars=max_passage_chars)
     t3 = time.perf_counter()
-    timings.update(parse_ms=(t1 - t0) * 1000, clean_ms=(t2 - t1) * 1000, segment_ms=(t3 - t2) * 1000)
+    vocabulary, taxonomy = domain_knowledge()
+    if is_curated(parsed.metadata):
+        found = [curated_intervention(cleaned.text, parsed.metadata, vocabulary=vocabulary, taxonomy=taxonomy)]
+    else:
+        found = find_interventions(
+            cleaned.text, structure.sections, document_key=identity, vocabulary=vocabulary, taxonomy=taxonomy
+        )
+    t4 = time.perf_counter()
+    timings.update(
+        parse_ms=(t1 - t0) * 1000, clean_ms=(t2 - t1) * 1000, segment_ms=(t3 - t2) * 1000,
+        extract_ms=(t4 - t3) * 1000,
+    )
 
     outline = [
         {"path": list(s.path), "kind": s.kind, "start": s.start, "end": s.end, "site": s.site}
@@ -137,7 +154,34 @@ def prepare_document(
                 embed_hash=hashlib.sha256(context_text.encode()).hexdigest(),
             )
         )
-    return PreparedDocument(document=document, passages=passages, timings=timings)
+    interventions = [
+        intervention_row(draft, source=filename, text=cleaned.text, origin="curated" if is_curated(parsed.metadata) else "auto")
+        for draft in found
+    ]
+    return PreparedDocument(document=document, passages=passages, interventions=interventions, timings=timings)
+
+
+@lru_cache(maxsize=1)
+def domain_knowledge() -> tuple[Vocabulary, Taxonomy]:
+    """The site directory and vocabulary, and the taxonomy, loaded once per process."""
+    return load_vocabulary(), load_taxonomy()
+
+
+def intervention_row(draft: InterventionDraft, *, source: str, text: str, origin: str) -> Intervention:
+    passages = [
+        {"source": source, "text": text[span.start : span.end], "char_start": span.start, "char_end": span.end,
+         "field": span.field}
+        for span in draft.spans
+    ]
+    return Intervention(
+        key=draft.key, origin=origin, title=draft.title, site=draft.site, site_id=draft.site_id,
+        programme=draft.programme, care_model=draft.care_model, summary=draft.summary, context=draft.context,
+        implementation=draft.implementation, lessons=draft.lessons, barriers=draft.barriers,
+        evidence_level=draft.evidence_level, evidence_confidence=draft.evidence_confidence,
+        evidence_provenance="curator" if origin == "curated" else "rule", has_results=draft.has_results,
+        tags_json=json.dumps(draft.tags), outcomes_json=json.dumps(draft.outcomes),
+        passages_json=json.dumps(passages),
+    )
 
 
 def ingest_file(
@@ -177,7 +221,8 @@ def ingest_file(
         t0 = time.perf_counter()
         with session_scope(engine) as session:
             document = repo.replace_document(
-                session=session, document=prepared.document, passages=prepared.passages
+                session=session, document=prepared.document, passages=prepared.passages,
+                interventions=prepared.interventions,
             )
             result.document_id = document.id
         result.timings = prepared.timings | {"store_ms": (time.perf_counter() - t0) * 1000}
@@ -226,7 +271,7 @@ def ingest_paths(
                     **{
                         k: v
                         for k, v in result.timings.items()
-                        if k in ("parse_ms", "clean_ms", "segment_ms", "store_ms")
+                        if k in ("parse_ms", "clean_ms", "segment_ms", "extract_ms", "store_ms")
                     },
                 ),
             )

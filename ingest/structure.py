@@ -172,6 +172,8 @@ def _looks_like_heading(text: str) -> bool:
         return False
     if re.search(r"\bet al\b|\(\D*\b(?:19|20)\d\d[a-z]?\)$", text):  # a citation under an epigraph
         return False
+    if re.search(r",\s*(?:19|20)\d\d$", text) and "," in text[:-6]:  # "Title, Publisher, 2011": a source line
+        return False
     numbered = _NUMBERED_RE.match(text)
     if numbered:
         title = numbered["title"]

@@ -141,6 +141,7 @@ class IngestFile(SQLModel, table=True):
     parse_ms: float = 0.0
     clean_ms: float = 0.0
     segment_ms: float = 0.0
+    extract_ms: float = 0.0
     store_ms: float = 0.0
     finished_at: datetime = Field(default_factory=utcnow)
 
@@ -179,3 +180,50 @@ def passage_context_text(*, title: str, heading: str, text: str) -> str:
     """What the embedder and the lexical index see for a passage: its text in its document and section context."""
     context = HEADING_SEPARATOR.join(part for part in (title, heading) if part)
     return f"{context}\n{text}" if context else text
+
+
+# --- sites and interventions -------------------------------------------------------
+
+
+class SiteRecord(SQLModel, table=True):
+    """A place the documents name: a vanguard, a pioneer, an STP footprint."""
+
+    __tablename__ = "site"
+    id: str = Field(primary_key=True)  # slug from the vocabulary
+    name: str
+    type: str  # pioneer, pacs, mcp, ehch, uec, acc, stp, other
+    place: str = ""
+    aliases_json: str = "[]"
+    population: str | None = None
+
+
+class Intervention(SQLModel, table=True):
+    """One intervention in the catalogue: found in a document (origin "auto") or written by a curator ("curated")."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)  # stable identity: "<document path>#<char start>" or "curated:<id>"
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    origin: str = "auto"  # auto or curated
+    status: str = "published"
+    title: str
+    site: str = ""  # the site as named for readers ("Anonymised" where the source anonymises it)
+    site_id: str | None = Field(default=None, index=True)
+    programme: str = ""
+    care_model: str = ""
+    summary: str = ""
+    context: str = ""
+    implementation: str = ""
+    lessons: str = ""
+    barriers: str = ""
+    evidence_level: str = "1"
+    evidence_confidence: float = 0.5
+    evidence_provenance: str = "rule"
+    has_results: bool = False
+    tags_json: str = "[]"  # [{"dimension", "id", "label", "confidence", "provenance"}]
+    outcomes_json: str = "[]"  # [{"measure", "direction", "figure", "kind", "period", "baseline", "second_hand", ...}]
+    passages_json: str = "[]"  # [{"source", "text", "char_start", "char_end", "field", "document_id"}]
+    contacts_json: str = "[]"
+    merged_keys_json: str = "[]"  # keys of the records merged into this one
+    curated_key: str | None = None  # the curated record that takes precedence over this automatic one
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

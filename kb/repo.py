@@ -17,6 +17,7 @@ from kb.models import (
     IndexState,
     IngestFile,
     IngestRun,
+    Intervention,
     Passage,
     utcnow,
 )
@@ -75,7 +76,9 @@ def documents_by_ids(*, session: Session, document_ids: Iterable[int]) -> dict[i
     return {d.id: d for d in rows}  # type: ignore[misc]
 
 
-def replace_document(*, session: Session, document: Document, passages: list[Passage]) -> Document:
+def replace_document(
+    *, session: Session, document: Document, passages: list[Passage], interventions: list[Intervention] | None = None
+) -> Document:
     """Store a document and its passages in the caller's transaction, replacing any earlier version.
 
     The caller commits once, so a reader sees either the old passages or the new ones, never a mix.
@@ -83,6 +86,7 @@ def replace_document(*, session: Session, document: Document, passages: list[Pas
     existing = get_document_by_path(session=session, path=document.path)
     if existing is not None:
         session.exec(delete(Passage).where(Passage.document_id == existing.id))  # type: ignore[call-overload]
+        session.exec(delete(Intervention).where(Intervention.document_id == existing.id))  # type: ignore[call-overload]
         for field in (
             "source",
             "title",
@@ -104,8 +108,27 @@ def replace_document(*, session: Session, document: Document, passages: list[Pas
     for passage in passages:
         passage.document_id = document.id  # type: ignore[assignment]
         session.add(passage)
+    session.flush()
+    for intervention in interventions or []:
+        intervention.document_id = document.id
+        intervention.passages_json = json.dumps(
+            [link_span(span, document_id=document.id, passages=passages) for span in json.loads(intervention.passages_json)]  # type: ignore[arg-type]
+        )
+        session.add(intervention)
     bump_generation(session=session)
     return document
+
+
+def link_span(span: dict, *, document_id: int, passages: list[Passage]) -> dict:
+    """A supporting span, linked to the indexed passage it overlaps most, so a citation opens the reader there."""
+    best, best_overlap = None, 0
+    for passage in passages:
+        overlap = min(span["char_end"], passage.char_end) - max(span["char_start"], passage.char_start)
+        if overlap > best_overlap:
+            best, best_overlap = passage, overlap
+    anchor = f"#passage-{best.id}" if best is not None else ""
+    return span | {"document_id": document_id, "passage_id": best.id if best else None,
+                   "url": f"/documents/{document_id}{anchor}"}
 
 
 def document_outline(document: Document) -> list[dict]:

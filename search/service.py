@@ -21,7 +21,7 @@ from search.embeddings import Embedder
 from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest
 from search.vectors import Manifest, VectorIndex
-from search.vocabulary import Vocabulary, expand_query, sites_in
+from kb.vocabulary import Vocabulary, expand_query, sites_in
 
 log = logging.getLogger(__name__)
 

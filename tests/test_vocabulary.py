@@ -1,4 +1,4 @@
-"""Tests for the domain vocabulary file and query expansion in search.vocabulary."""
+"""Tests for the domain vocabulary file and query expansion in kb.vocabulary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search.vocabulary import (
+from kb.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
     MAX_EXPANSIONS,
     Vocabulary,

@@ -15,8 +15,9 @@ from markupsafe import Markup, escape
 
 from kb.settings import Settings, get_settings
 from web.errors import install_error_handlers
-from web.flows import build_search_service, load_default_corpus_if_empty, open_engine
-from web.routes import api, pages
+from kb.taxonomy import load_taxonomy
+from web.flows import build_catalogue, build_search_service, load_default_corpus_if_empty, open_engine, sync_sites
+from web.routes import api, catalogue, pages
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -44,10 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_engine(settings)
+        sync_sites(engine)
         load_default_corpus_if_empty(settings, engine)
         service = build_search_service(settings, engine)
         service.refresh()
-        app.state.engine, app.state.search = engine, service
+        catalogue_service = build_catalogue(service)
+        catalogue_service.refresh()
+        app.state.engine, app.state.search, app.state.catalogue = engine, service, catalogue_service
         yield
         engine.dispose()
 
@@ -59,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.taxonomy = load_taxonomy()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(catalogue.router)
     app.include_router(pages.router)
     install_error_handlers(app)
     return app

@@ -12,10 +12,13 @@ from sqlmodel import Session
 from ingest.pipeline import FileResult, RunSummary, collect_files, ingest_paths
 from kb import repo
 from kb.db import init_db, make_engine
+from kb.models import SiteRecord
+from kb.taxonomy import load_taxonomy
 from kb.settings import Settings
+from search.catalogue import CatalogueService
 from search.embeddings import make_embedder
 from search.service import SearchService
-from search.vocabulary import load_vocabulary
+from kb.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,24 @@ def open_engine(settings: Settings) -> Engine:
     engine = make_engine(settings)
     init_db(engine)
     return engine
+
+
+def sync_sites(engine: Engine) -> int:
+    """The site directory (from the vocabulary's sites) written to the database, so every process shares it."""
+    import json
+
+    vocabulary = load_vocabulary()
+    with Session(engine) as session:
+        for site in vocabulary.sites:
+            session.merge(SiteRecord(id=site.id, name=site.name, type=site.type, place=site.place,
+                                     aliases_json=json.dumps(list(site.aliases)), population=site.population))
+        session.commit()
+    return len(vocabulary.sites)
+
+
+def build_catalogue(service: SearchService) -> CatalogueService:
+    """The catalogue shares the search service's engine and embedder (one model in memory)."""
+    return CatalogueService(engine=service.engine, embedder=service.embedder, taxonomy=load_taxonomy())
 
 
 def build_search_service(settings: Settings, engine: Engine) -> SearchService:

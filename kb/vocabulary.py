@@ -310,3 +310,32 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     sites = _parse_sites(raw.get("sites") or [], path)
     phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
     return Vocabulary(acronyms, tuple(synonyms), sites, phrase_index, site_index)
+
+
+ORGANISATION_WORDS = frozenset(
+    "ccg clinical commissioning group programme pioneer vanguard partners partnership trust nhs ltd provider "
+    "organisation accountable care practice resilience network collaborative alliance consortium".split()
+)
+
+
+def site_display_name(site: Site) -> str:
+    """A plain place name for the site ("Northumberland", "Dudley", "Isle of Wight"), for readers and for
+    matching other documents' names: the place itself where the site goes by it, else the site's name when
+    that is a plain place name, else its shortest plain alias."""
+
+    def plain(name: str) -> bool:
+        words = set(re.findall(r"[a-z]+", name.lower()))
+        return bool(words) and not words & ORGANISATION_WORDS and "(" not in name and not name.isupper()
+
+    names = [site.name, *site.aliases]
+    head = re.split(r"[,(]", site.place)[0].strip()
+    for name in names:
+        if name.lower() == head.lower() and plain(name):
+            return name
+    if plain(site.name):
+        return site.name
+    allowed = set(re.findall(r"[a-z]+", f"{site.name} {site.place}".lower()))
+    candidates = [n for n in names if plain(n) and set(re.findall(r"[a-z]+", n.lower())) <= allowed]
+    if candidates:
+        return min(candidates, key=lambda n: (len(n.split()), len(n)))
+    return re.sub(r"\s*\(.*?\)\s*", " ", site.name).strip() or site.name

@@ -1,0 +1,442 @@
+"""Intervention records: find the interventions a sectioned document describes, tag them, grade their evidence.
+
+Works from document structure and rules, on the CPU, with nothing hosted: case studies and short site
+profiles become one record each; a long profile or essay yields one record per substantial sub-section
+and per list item that describes something done. Every tag carries a confidence and its provenance
+("rule"), and every record keeps the spans of the document that support it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingest.outcomes import Outcome, extract_outcomes
+from ingest.passages import paragraph_spans, sentence_spans
+from ingest.structure import Section
+from kb.taxonomy import Taxonomy
+from kb.vocabulary import Vocabulary, site_display_name, sites_in
+
+MAX_SPAN_CHARS = 1200
+MIN_BULLET_CHARS = 70
+MIN_SECTION_CHARS = 300
+LONG_SECTION_CHARS = 2500  # above this a section is an essay or a long account: one unit per paragraph
+MIN_PARAGRAPH_CHARS = 200
+LEAD_IN_ITEM_CHARS = 220  # list items this short after a lead-in ending in ":" belong to it
+SHORT_PROFILE_CHARS = 3500
+TEMPLATE_LABELS = {"partners", "aim", "outline", "population characteristics", "partner organisations",
+                   "main changes introduced", "new contractual arrangements", "further information"}
+GENERIC_QUESTIONS = re.compile(
+    r"what is your area like|most exciting|most challenging|planning to do next|advice for other|"
+    r"further information|partner organisations|population characteristics|^partners$|contents|references",
+    re.I,
+)
+DOING = re.compile(
+    r"\b(introduc|develop|establish|set up|created?|launch|commission|pilot|implement|recruit|co-locat|"
+    r"deliver|provid|offer|run|extend|expan|integrat|redesign|form|work(?:ed|ing)? with|support|train|"
+    r"use[sd]?|built|invest|evaluat|operat|test|trial|roll|open|appoint|employ|host|agree|sign|transfer|"
+    r"co-design|engag|co-?ordinat|manag|assess|review|stratif|shar|link|connect|enabl|bring|brought)",
+    re.I,
+)
+PLAN = re.compile(r"\b(will|plan(?:s|ned)? to|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d)\b", re.I)
+DONE = re.compile(r"\b(has been|have been|was|were|has|have|introduced|established|launched|achieved|now)\b", re.I)
+COMPARISON = re.compile(r"\b(control group|comparison group|matched (?:cohort|control)|counterfactual|randomi[sz]ed)\b", re.I)
+INDEPENDENT = re.compile(r"\b(independent(?:ly)? evaluat\w*|external evaluat\w*|academic evaluat\w*)\b", re.I)
+LESSON = re.compile(r"\b(lesson|learn(?:t|ed|ing)|advice|key to|success(?:ful)? because|helped|what worked)\b", re.I)
+BARRIER = re.compile(r"\b(challeng\w*|barrier|difficult\w*|did not work|didn't work|fail\w*|struggl\w*|problem)\b", re.I)
+HOW = re.compile(r"\b(implemented|set up|established|recruited|co-located|commissioned|staffed|funded|piloted|trained|rolled out)\b", re.I)
+ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\bnot named\b|\bunnamed sites?\b", re.I)
+NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
+CARE_MODEL_OF_SITE_TYPE = {
+    "pioneer": ("integrated-care-pioneer", "Integrated Care Pioneer"),
+    "pacs": ("pacs", "PACS vanguard"),
+    "mcp": ("mcp", "MCP vanguard"),
+    "ehch": ("ehch", "EHCH vanguard"),
+    "uec": ("uec", "UEC vanguard"),
+    "acc": ("acc", "ACC vanguard"),
+    "stp": ("stp", "STP"),
+}
+TAGGED_DIMENSIONS = ("intervention_type", "population", "setting", "enabler")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    field: str = "description"
+
+
+@dataclass
+class InterventionDraft:
+    key: str
+    title: str
+    site: str
+    site_id: str | None
+    programme: str
+    care_model: str
+    summary: str
+    context: str
+    implementation: str
+    lessons: str
+    barriers: str
+    evidence_level: str
+    evidence_confidence: float
+    tags: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def has_results(self) -> bool:
+        return any(o["kind"] == "result" for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    title: str
+    section: Section
+    kind: str  # "case_study", "profile", "section" or "bullet"
+
+
+# --- finding the units --------------------------------------------------------------------
+
+
+def _root(section: Section) -> tuple[str, ...] | None:
+    """The path of the case study or profile a section belongs to (None for ordinary sections)."""
+    if section.kind not in ("case_study", "profile"):
+        return None
+    for depth in range(1, len(section.path) + 1):
+        head = section.path[depth - 1].lower()
+        if section.kind == "case_study" and "case study" in head:
+            return section.path[:depth]
+        if section.site and section.site.lower()[:12] in head:
+            return section.path[:depth]
+    return section.path[:2] if len(section.path) >= 2 else section.path
+
+
+def _clean_title(heading: str) -> str:
+    title = NUMBER_PREFIX.sub("", heading).strip()
+    match = re.match(r"^case study\s*[:–-]\s*(?:[^–]+?\s+–\s+)?(.+)$", title, re.I)
+    return (match.group(1) if match else title).strip(" :–-") or heading
+
+
+def _bullet_title(text: str) -> str:
+    body = text.lstrip("- ").strip()
+    for separator in (": ", " – ", " - ", ". "):
+        head = body.split(separator, 1)[0]
+        if 8 <= len(head) <= 110 and head != body:
+            return head.strip()
+    words = body.split()
+    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+
+
+def _units(text: str, sections: list[Section]) -> list[_Unit]:
+    units: list[_Unit] = []
+    roots: dict[tuple[str, ...], list[Section]] = {}
+    for section in sections:
+        if section.indexable and (root := _root(section)) is not None:
+            roots.setdefault(root, []).append(section)
+    done_roots: set[tuple[str, ...]] = set()
+    overviewed: set[tuple[str, ...]] = set()
+    for section in sections:
+        if not section.indexable:
+            continue
+        root = _root(section)
+        if root is not None and root not in done_roots:
+            members = roots[root]
+            start, end = members[0].start, members[-1].end
+            whole = section.kind == "case_study" or (
+                end - start <= SHORT_PROFILE_CHARS and _bullet_count(text, members) < 3
+            )
+            if whole:
+                done_roots.add(root)
+                units.append(_Unit(start, end, _clean_title(root[-1]), members[0], section.kind))
+                continue
+            overview = _overview(members) if root not in overviewed else None
+            overviewed.add(root)
+            if overview is not None:
+                units.append(_Unit(overview[0], overview[1], f"{_programme_name(root[-1])}: programme overview",
+                                   members[0], "overview"))
+
+        if root is not None and root in done_roots:
+            continue
+        units.extend(_section_units(text, section))
+    return units
+
+
+OVERVIEW_HEADINGS = re.compile(r"what is your area like|what are you aiming|our aims?\b|^aim$|population characteristics", re.I)
+
+
+def _overview(members: list[Section]) -> tuple[int, int] | None:
+    """The span of a long profile's opening: its heading, the area and the aims (the programme in brief)."""
+    if not members:
+        return None
+    end = None
+    for section in members[1:4]:
+        if section.path and OVERVIEW_HEADINGS.search(section.path[-1]):
+            end = section.end
+    return (members[0].start, end) if end else None
+
+
+def _programme_name(heading: str) -> str:
+    name = re.sub(r"\s*[–-]\s*profile\s*$", "", _clean_title(heading), flags=re.I)
+    return name.strip() or heading
+
+
+def _bullet_count(text: str, sections: list[Section]) -> int:
+    return sum(
+        1
+        for s in sections
+        for a, b in paragraph_spans(text, s.start, s.end)
+        if text[a:b].startswith("- ") and b - a >= MIN_BULLET_CHARS
+    )
+
+
+def _section_units(text: str, section: Section) -> list[_Unit]:
+    """Units of an ordinary section: each substantial list item that describes something done; and the
+    section itself when it is a short account, or each substantial paragraph of a long essay-like one."""
+    heading = section.path[-1] if section.path else ""
+    generic = bool(GENERIC_QUESTIONS.search(heading) or OVERVIEW_HEADINGS.search(heading))
+    question = heading.rstrip().endswith("?")  # a profile's question: its list items are the interventions
+    units, prose = [], []
+    paragraphs = list(paragraph_spans(text, section.start, section.end))
+    absorbed_until = -1
+    for index, (a, b) in enumerate(paragraphs):
+        if a < absorbed_until:
+            continue
+        paragraph = text[a:b]
+        end = _lead_in_end(text, paragraphs, index) if paragraph.rstrip().endswith(":") else b
+        if paragraph.startswith("- "):
+            if b - a >= MIN_BULLET_CHARS and DOING.search(paragraph):
+                units.append(_Unit(a, end, _bullet_title(paragraph), section, "bullet"))
+                absorbed_until = end
+        elif paragraph.strip() != heading.strip():
+            prose.append((a, end))
+            absorbed_until = end
+    if generic or question or not heading or heading.lower() in TEMPLATE_LABELS or not prose:
+        return units
+    prose_chars = sum(b - a for a, b in prose)
+    if prose_chars > LONG_SECTION_CHARS:
+        for a, b in prose:
+            paragraph = text[a:b]
+            if b - a >= MIN_PARAGRAPH_CHARS and DOING.search(paragraph) and not paragraph.endswith(":"):
+                units.append(_Unit(a, b, _paragraph_title(paragraph, heading), section, "paragraph"))
+    elif prose_chars >= MIN_SECTION_CHARS and DOING.search(text[prose[0][0] : prose[-1][1]]):
+        units.insert(0, _Unit(section.start, section.end, _clean_title(heading), section, "section"))
+    return units
+
+
+def _lead_in_end(text: str, paragraphs: list[tuple[int, int]], index: int) -> int:
+    """Where a paragraph ending in ":" ends together with the short list items it introduces
+    ("Early findings included:" and its figures)."""
+    end = paragraphs[index][1]
+    for a, b in paragraphs[index + 1 :]:
+        if not text[a:b].startswith("- ") or b - a > LEAD_IN_ITEM_CHARS:
+            break
+        end = b
+    return end
+
+
+def _paragraph_title(paragraph: str, heading: str) -> str:
+    first = re.split(r"(?<=[.!?])\s", paragraph.strip(), maxsplit=1)[0]
+    words = first.split()
+    return " ".join(words[:14]) + ("…" if len(words) > 14 else "")
+
+
+# --- describing a unit ----------------------------------------------------------------------
+
+
+def _spans(text: str, start: int, end: int) -> list[Span]:
+    """The unit cut into citable spans of at most MAX_SPAN_CHARS on paragraph boundaries."""
+    spans: list[Span] = []
+    group_start = group_end = None
+    for a, b in paragraph_spans(text, start, end):
+        if group_start is not None and b - group_start > MAX_SPAN_CHARS:
+            spans.append(Span(group_start, group_end))  # type: ignore[arg-type]
+            group_start = None
+        if group_start is None:
+            group_start = a
+        group_end = min(b, group_start + MAX_SPAN_CHARS)
+    if group_start is not None:
+        spans.append(Span(group_start, group_end))  # type: ignore[arg-type]
+    return spans
+
+
+def _sentences(text: str) -> list[str]:
+    out = []
+    for a, b in paragraph_spans(text, 0, len(text)):
+        out.extend(text[s:e].strip() for s, e in sentence_spans(text, a, b))
+    return [s for s in out if len(s) > 25]
+
+
+def _pick(sentences: list[str], pattern: re.Pattern[str], limit: int = 2) -> str:
+    return " ".join([s for s in sentences if pattern.search(s)][:limit])
+
+
+def resolve_site(candidates: list[str | None], text: str, vocabulary: Vocabulary) -> tuple[str, str | None]:
+    """(site name for readers, site id) from the structure's site, then the unit's own text."""
+    for candidate in candidates:
+        if candidate:
+            found = sites_in(candidate, vocabulary)
+            if found:
+                return site_display_name(vocabulary.site(found[0])), found[0]
+            return candidate.strip(), None
+    mentions = Counter(sites_in(text, vocabulary))
+    if mentions:
+        site_id = mentions.most_common(1)[0][0]
+        return site_display_name(vocabulary.site(site_id)), site_id
+    site_id = _glued_site(text[:400], vocabulary)
+    if site_id:
+        return site_display_name(vocabulary.site(site_id)), site_id
+    return "", None
+
+
+def _glued_site(text: str, vocabulary: Vocabulary) -> str | None:
+    """A site name run into the next word by the conversion ("Torbayhave operated…")."""
+    for site in vocabulary.sites:
+        for name in (site.name, *site.aliases):
+            if " " not in name and len(name) >= 5 and re.search(rf"\b{re.escape(name)}(?=[a-z])", text):
+                return site.id
+    return None
+
+
+_PATTERNS: dict[int, tuple] = {}
+
+
+def _term_patterns(taxonomy: Taxonomy) -> tuple[tuple[str, object, re.Pattern[str]], ...]:
+    """One compiled alternation per taxonomy term (its label and synonyms), built once per taxonomy."""
+    if id(taxonomy) in _PATTERNS:
+        return _PATTERNS[id(taxonomy)]
+    out = []
+    for dimension in TAGGED_DIMENSIONS:
+        for term in taxonomy.dimensions.get(dimension, ()):
+            phrases = sorted({p.lower() for p in (term.label, *term.synonyms) if len(p) > 2}, key=len, reverse=True)
+            if phrases:
+                pattern = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(p) for p in phrases) + r")(?![a-z])")
+                out.append((dimension, term, pattern))
+    _PATTERNS[id(taxonomy)] = tuple(out)
+    return _PATTERNS[id(taxonomy)]
+
+
+def tag_text(text: str, title: str, taxonomy: Taxonomy) -> list[dict]:
+    """Taxonomy terms whose label or synonyms occur in the text, with a confidence from how often and where."""
+    lowered, title_lowered = text.lower(), title.lower()
+    tags = []
+    for dimension, term, pattern in _term_patterns(taxonomy):
+        hits = len(pattern.findall(lowered))
+        in_title = bool(pattern.search(title_lowered))
+        if hits or in_title:
+            confidence = min(0.95, 0.45 + 0.12 * hits + (0.25 if in_title else 0.0))
+            tags.append({"dimension": dimension, "id": term.id, "label": term.label,  # type: ignore[attr-defined]
+                         "confidence": round(confidence, 2), "provenance": "rule"})
+    return tags
+
+
+def grade_evidence(text: str, outcomes: list[Outcome]) -> tuple[str, float]:
+    """A Nesta level (0 plan only … 5), kept apart from the size of any effect, with a confidence."""
+    results = [o for o in outcomes if o.kind == "result"]
+    if results and INDEPENDENT.search(text) and COMPARISON.search(text):
+        return "4", 0.6
+    if results and COMPARISON.search(text):
+        return "3", 0.6
+    if results:
+        return "2", 0.7
+    plans, done = len(PLAN.findall(text)), len(DONE.findall(text))
+    if plans and plans >= 2 * max(done, 1):
+        return "0", 0.6
+    return "1", 0.55
+
+
+def describe(
+    text: str, unit: _Unit, *, document_key: str, part_site: str | None, anonymised: bool,
+    vocabulary: Vocabulary, taxonomy: Taxonomy,
+) -> InterventionDraft:
+    body = text[unit.start : unit.end]
+    site, site_id = resolve_site([unit.section.site], body, vocabulary)
+    if not site and part_site:
+        site, site_id = resolve_site([part_site], body, vocabulary)
+    if not site and anonymised:
+        site = "Anonymised"
+    care_model, programme = "", ""
+    if site_id:
+        care_model, programme = CARE_MODEL_OF_SITE_TYPE.get(vocabulary.site(site_id).type, ("other", "Other"))
+    outcomes = extract_outcomes(body, site=site or None, section_kind=unit.section.kind)
+    sentences = _sentences(body)
+    level, confidence = grade_evidence(body, outcomes)
+    tags = tag_text(body, unit.title, taxonomy)
+    for outcome in outcomes:
+        term = taxonomy.resolve("outcome_measure", outcome.measure)
+        if term and not any(t["id"] == term.id and t["dimension"] == "outcome_measure" for t in tags):
+            tags.append({"dimension": "outcome_measure", "id": term.id, "label": term.label,
+                         "confidence": round(outcome.confidence, 2), "provenance": "rule"})
+    if care_model:
+        term = taxonomy.resolve("care_model", care_model)
+        if term:
+            tags.append({"dimension": "care_model", "id": term.id, "label": term.label,
+                         "confidence": 0.9, "provenance": "rule: site directory"})
+    return InterventionDraft(
+        key=f"{document_key}#{unit.start}",
+        title=unit.title[:200],
+        site=site,
+        site_id=site_id,
+        programme=programme,
+        care_model=care_model,
+        summary=" ".join(sentences[:2])[:700],
+        context=_pick(sentences, re.compile(r"\b(population|deprivation|rural|area|residents|people aged)\b", re.I), 1),
+        implementation=_pick(sentences, HOW),
+        lessons=_pick(sentences, LESSON),
+        barriers=_pick(sentences, BARRIER),
+        evidence_level=level,
+        evidence_confidence=confidence,
+        tags=tags,
+        outcomes=[outcome_dict(o) for o in outcomes],
+        spans=_spans(text, unit.start, unit.end),
+    )
+
+
+def outcome_dict(outcome: Outcome) -> dict:
+    return {
+        "measure": outcome.measure, "direction": outcome.direction, "figure": outcome.figure,
+        "kind": outcome.kind, "period": outcome.period, "baseline": outcome.baseline,
+        "second_hand": outcome.second_hand, "sentence": outcome.sentence,
+        "confidence": round(outcome.confidence, 2), "provenance": f"rule: {outcome.rule}",
+    }
+
+
+def _part_sites(text: str, sections: list[Section], vocabulary: Vocabulary) -> dict[str, str | None]:
+    """The site a part (an essay, a paper) is mostly about, for units whose own text names none."""
+    by_part: dict[str, list[Section]] = {}
+    for section in sections:
+        if section.path:
+            by_part.setdefault(section.path[0] if len(section.path) < 2 else section.path[1], []).append(section)
+    out: dict[str, str | None] = {}
+    for part, members in by_part.items():
+        mentions = Counter(sites_in(text[members[0].start : members[-1].end], vocabulary))
+        out[part] = vocabulary.site(mentions.most_common(1)[0][0]).name if mentions else None
+    return out
+
+
+def find_interventions(
+    text: str, sections: list[Section], *, document_key: str, vocabulary: Vocabulary, taxonomy: Taxonomy
+) -> list[InterventionDraft]:
+    """One draft per intervention the document describes (see the module docstring for how units are chosen)."""
+    anonymised = bool(ANONYMISED.search(text[:20000]))
+    part_sites = _part_sites(text, sections, vocabulary)
+    drafts = []
+    for unit in _units(text, sections):
+        path = unit.section.path
+        part = (path[0] if len(path) < 2 else path[1]) if path else ""
+        draft = describe(
+            text, unit, document_key=document_key, part_site=part_sites.get(part), anonymised=anonymised,
+            vocabulary=vocabulary, taxonomy=taxonomy,
+        )
+        if unit.kind in ("bullet", "paragraph") and not draft.outcomes and not _names_an_intervention(draft):
+            continue  # a list item or paragraph that names no kind of intervention and reports nothing
+        drafts.append(draft)
+    return drafts
+
+
+def _names_an_intervention(draft: InterventionDraft) -> bool:
+    return any(t["dimension"] in ("intervention_type", "setting", "population") for t in draft.tags)

@@ -1,0 +1,286 @@
+"""The intervention catalogue: filters on every taxonomy dimension, facet counts, full-text and semantic query,
+duplicate merging, curated precedence and comparable interventions, over records held in memory.
+
+The catalogue is small next to the passages (hundreds to a few thousand records), so it is loaded whole
+from the database and rebuilt when the database generation changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from kb import repo
+from kb.errors import InvalidInput, NotFound
+from kb.models import Document, Intervention
+from kb.taxonomy import Taxonomy
+from search.embeddings import Embedder
+from search.fusion import shingles
+from search.lexical import LexicalIndex, LexicalManifest
+from search.service import cache_key
+
+DIMENSIONS = ("care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure")
+MIN_TAG_CONFIDENCE = 0.5
+SAME_INTERVENTION_COSINE = 0.93  # two automatic records about one site this alike describe one intervention
+CURATED_MATCH_COSINE = 0.72  # a curated record this close to an automatic one of its site takes its place
+MAX_LIMIT = 500
+
+
+@dataclass
+class Record:
+    row: Intervention
+    document: dict | None
+    tags: list[dict]
+    outcomes: list[dict]
+    passages: list[dict]
+    merged: list[str] = field(default_factory=list)
+    hidden_by: int | None = None
+
+    def values(self, dimension: str) -> set[str]:
+        if dimension == "evidence_level":
+            return {self.row.evidence_level}
+        return {t["id"] for t in self.tags if t["dimension"] == dimension and t["confidence"] >= MIN_TAG_CONFIDENCE}
+
+    def text(self) -> str:
+        labels = " ".join(t["label"] for t in self.tags if t["confidence"] >= MIN_TAG_CONFIDENCE)
+        return f"{self.row.title}. {self.row.site}. {self.row.summary} {labels}"
+
+
+@dataclass
+class Filters:
+    values: dict[str, list[str]] = field(default_factory=dict)  # dimension (or evidence_level) -> term ids, all required
+    site: str | None = None
+    programme: str | None = None
+    has_results: bool | None = None
+    origin: str | None = None
+
+    def active(self) -> dict:
+        out: dict = {k: v for k, v in self.values.items() if v}
+        for name in ("site", "programme", "has_results", "origin"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+class CatalogueService:
+    def __init__(self, *, engine: Engine, embedder: Embedder, taxonomy: Taxonomy):
+        self.engine, self.embedder, self.taxonomy = engine, embedder, taxonomy
+        self._lock = threading.Lock()
+        self._generation = -1
+        self.records: dict[int, Record] = {}
+        self.order: list[int] = []
+        self.vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+        self.position: dict[int, int] = {}
+        self.lexical: LexicalIndex | None = None
+
+    # --- loading ----------------------------------------------------------------------
+
+    def ensure_fresh(self) -> None:
+        with Session(self.engine) as session:
+            generation = repo.current_generation(session=session)
+        if generation != self._generation:
+            self.refresh()
+
+    def refresh(self) -> None:
+        with self._lock, Session(self.engine) as session:
+            generation = repo.current_generation(session=session)
+            rows = list(session.exec(select(Intervention).order_by(Intervention.id)))
+            documents = {
+                d.id: {"id": d.id, "title": d.title, "source": d.source}
+                for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]
+            }
+            records = {
+                row.id: Record(row, documents.get(row.document_id), json.loads(row.tags_json),
+                               json.loads(row.outcomes_json), json.loads(row.passages_json))
+                for row in rows
+            }
+            ids = list(records)
+            texts = [records[i].text() for i in ids]
+            vectors = self._encode(session, texts)
+            self.records, self.vectors = records, vectors
+            self.position = {key: n for n, key in enumerate(ids)}
+            self._merge_duplicates(ids)
+            self.order = [i for i in ids if records[i].hidden_by is None]
+            visible = np.array(self.order, dtype=np.int64)
+            manifest = LexicalManifest(count=len(visible), corpus_hash=str(generation))
+            self.lexical = LexicalIndex.build([records[i].text() for i in self.order], visible, manifest)
+            self._generation = generation
+
+    def _encode(self, session: Session, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
+        found = repo.cached_vectors(session=session, keys=keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            encoded = self.embedder.encode([texts[i] for i in missing])
+            new = {keys[i]: encoded[n] for n, i in enumerate(missing)}
+            repo.store_vectors(session=session, vectors=new)
+            session.commit()
+            found.update(new)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def _merge_duplicates(self, ids: list[int]) -> None:
+        """Fold repeated descriptions of one intervention into one record; a curated record takes precedence."""
+        by_site: dict[str, list[int]] = {}
+        for key in ids:
+            site = self.records[key].row.site_id or self.records[key].row.site
+            if site:
+                by_site.setdefault(site, []).append(key)
+        for members in by_site.values():
+            curated = [k for k in members if self.records[k].row.origin == "curated"]
+            automatic = [k for k in members if self.records[k].row.origin != "curated"]
+            for key in curated:
+                for other in automatic:
+                    if self.records[other].hidden_by is None and self._similar(key, other, CURATED_MATCH_COSINE):
+                        self._fold(other, into=key)
+            for n, key in enumerate(automatic):
+                if self.records[key].hidden_by is not None:
+                    continue
+                for other in automatic[n + 1 :]:
+                    if self.records[other].hidden_by is None and (
+                        self._similar(key, other, SAME_INTERVENTION_COSINE) or self._same_text(key, other)
+                    ):
+                        self._fold(other, into=key)
+
+    def _similar(self, a: int, b: int, threshold: float) -> bool:
+        return float(self.vectors[self.position[a]] @ self.vectors[self.position[b]]) >= threshold
+
+    def _same_text(self, a: int, b: int) -> bool:
+        ga = shingles(" ".join(p["text"] for p in self.records[a].passages))
+        gb = shingles(" ".join(p["text"] for p in self.records[b].passages))
+        return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= 0.6
+
+    def _fold(self, other: int, *, into: int) -> None:
+        kept, folded = self.records[into], self.records[other]
+        folded.hidden_by = into
+        kept.merged.append(folded.row.key)
+        known = {(p.get("source"), p.get("char_start")) for p in kept.passages}
+        kept.passages.extend(p for p in folded.passages if (p.get("source"), p.get("char_start")) not in known)
+        if kept.row.origin != "curated":
+            figures = {o["figure"] for o in kept.outcomes}
+            kept.outcomes.extend(o for o in folded.outcomes if o["figure"] not in figures)
+
+    # --- queries ----------------------------------------------------------------------
+
+    def query(
+        self, *, q: str | None = None, filters: Filters | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Record], int, dict[str, list[dict]]]:
+        """(page of records, total matching, facet counts for every dimension over the matching records)."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.")
+        if offset < 0:
+            raise InvalidInput("offset must be 0 or more.")
+        self.ensure_fresh()
+        filters = filters or Filters()
+        self._check(filters)
+        matching = [key for key in self.order if self._passes(self.records[key], filters)]
+        if q and q.strip():
+            ranked = self._rank(q.strip(), set(matching))
+            matching = [key for key in ranked]
+        facets = self._facets(matching)
+        page = [self.records[key] for key in matching[offset : offset + limit]]
+        return page, len(matching), facets
+
+    def _check(self, filters: Filters) -> None:
+        for dimension, values in filters.values.items():
+            if dimension == "evidence_level":
+                dimension_terms = {t.id for t in self.taxonomy.dimensions.get("evidence_level", ())}
+            elif dimension in DIMENSIONS:
+                dimension_terms = {t.id for t in self.taxonomy.dimensions.get(dimension, ())}
+            else:
+                raise InvalidInput(f"Unknown filter {dimension!r}.")
+            unknown = [v for v in values if v not in dimension_terms]
+            if unknown:
+                raise InvalidInput(f"Unknown {dimension} value(s): {', '.join(unknown)}. See /api/taxonomy.")
+
+    def _passes(self, record: Record, filters: Filters) -> bool:
+        for dimension, wanted in filters.values.items():
+            if wanted and not set(wanted) <= record.values(dimension):
+                return False
+        row = record.row
+        if filters.site and filters.site.lower() not in {(row.site_id or "").lower(), row.site.lower()}:
+            return False
+        if filters.programme and filters.programme.lower() != row.programme.lower():
+            return False
+        if filters.has_results is not None and filters.has_results != any(o["kind"] == "result" for o in record.outcomes):
+            return False
+        return not (filters.origin and filters.origin != row.origin)
+
+    def _rank(self, q: str, allowed: set[int]) -> list[int]:
+        lexical: dict[int, float] = {}
+        if self.lexical is not None and len(self.lexical):
+            scores = self.lexical.scores([(q, 1.0)])
+            top = scores.max() if len(scores) else 0.0
+            if top > 0:
+                lexical = {int(k): float(s / top) for k, s in zip(self.lexical.ids, scores, strict=True) if s > 0}
+        vector = self.embedder.encode([q])[0]
+        cosine = self.vectors @ vector if len(self.vectors) else np.zeros(0)
+        scored = []
+        for key in allowed:
+            dense = float(cosine[self.position[key]])
+            score = 0.5 * lexical.get(key, 0.0) + 0.5 * max(dense - 0.2, 0.0) / 0.8
+            if key in lexical or dense >= 0.35:
+                scored.append((score, key))
+        return [key for _, key in sorted(scored, key=lambda item: (-item[0], item[1]))]
+
+    def _facets(self, keys: list[int]) -> dict[str, list[dict]]:
+        facets = {}
+        for dimension in (*DIMENSIONS, "evidence_level"):
+            counts: Counter[str] = Counter()
+            for key in keys:
+                counts.update(self.records[key].values(dimension))
+            labels = {t.id: t.label for t in self.taxonomy.dimensions.get(dimension, ())}
+            facets[dimension] = [
+                {"id": value, "label": labels.get(value, value), "count": count}
+                for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            ]
+        return facets
+
+    def get(self, intervention_id: int) -> Record:
+        self.ensure_fresh()
+        record = self.records.get(intervention_id)
+        if record is None:
+            raise NotFound(f"No intervention with id {intervention_id}.")
+        if record.hidden_by is not None:
+            return self.records[record.hidden_by]
+        return record
+
+    def comparable(self, intervention_id: int, *, limit: int = 5) -> list[tuple[Record, float, str]]:
+        """The most similar other interventions, by content, shared tags and context, each with the reason."""
+        record = self.get(intervention_id)
+        mine = {d: record.values(d) for d in DIMENSIONS}
+        vector = self.vectors[self.position[record.row.id]]  # type: ignore[index]
+        scored = []
+        for key in self.order:
+            other = self.records[key]
+            if key == record.row.id or (other.row.site_id and other.row.site_id == record.row.site_id):
+                continue  # comparable means elsewhere
+            content = float(self.vectors[self.position[key]] @ vector)
+            shared = {d: mine[d] & other.values(d) for d in DIMENSIONS}
+            overlap = sum(len(v) for d, v in shared.items() if d != "care_model")
+            score = content + 0.05 * min(overlap, 4)
+            scored.append((score, key, shared, content))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        out = []
+        for score, key, shared, content in scored[:limit]:
+            out.append((self.records[key], round(score, 3), self._reason(shared, content)))
+        return out
+
+    def _reason(self, shared: dict[str, set[str]], content: float) -> str:
+        parts = []
+        for dimension, label in (("intervention_type", "same kind of intervention"), ("population", "same population"),
+                                 ("setting", "same setting"), ("outcome_measure", "measures the same outcome")):
+            if shared[dimension]:
+                names = ", ".join(sorted(self.taxonomy.term(dimension, v).label for v in shared[dimension]))
+                parts.append(f"{label} ({names})")
+        if content >= 0.6:
+            parts.insert(0, "closely similar description")
+        return "; ".join(parts) or "similar description"

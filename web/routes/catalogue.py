@@ -1,0 +1,165 @@
+"""Catalogue API: the taxonomy, interventions with filters, facets and export, comparable interventions, sites."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import select
+
+from kb.errors import InvalidInput, NotFound
+from kb.models import SiteRecord
+from search.catalogue import DIMENSIONS, CatalogueService, Filters, Record
+from web.deps import SessionDep
+
+router = APIRouter(prefix="/api", tags=["catalogue"])
+CSV_COLUMNS = ["id", "title", "site", "programme", "care_model", "intervention_types", "population", "setting",
+               "outcome_measures", "evidence_level", "has_results", "results", "source", "summary"]
+
+
+def get_catalogue(request: Request) -> CatalogueService:
+    return request.app.state.catalogue
+
+
+CatalogueDep = Annotated[CatalogueService, Depends(get_catalogue)]
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+def filters_from(request: Request) -> Filters:
+    """Filters from the query string: every taxonomy dimension and evidence_level (repeatable or comma-separated)."""
+    params = request.query_params
+    values = {name: _split(params.getlist(name)) for name in (*DIMENSIONS, "evidence_level") if params.getlist(name)}
+    has_results = params.get("has_results")
+    if has_results not in (None, "", "true", "false", "1", "0", "yes", "no"):
+        raise InvalidInput("has_results must be true or false.")
+    return Filters(
+        values=values,
+        site=params.get("site") or None,
+        programme=params.get("programme") or None,
+        has_results=None if has_results in (None, "") else has_results in ("true", "1", "yes"),
+        origin=params.get("origin") or None,
+    )
+
+
+def public(record: Record, *, full: bool = True) -> dict[str, Any]:
+    row = record.row
+    out: dict[str, Any] = {
+        "id": row.id, "title": row.title, "site": row.site, "site_id": row.site_id, "programme": row.programme,
+        "care_model": row.care_model, "summary": row.summary, "evidence_level": row.evidence_level,
+        "evidence": {"level": row.evidence_level, "confidence": row.evidence_confidence,
+                     "provenance": row.evidence_provenance, "scale": "Nesta Standards of Evidence (0 = plan only)"},
+        "has_results": any(o["kind"] == "result" for o in record.outcomes),
+        "origin": row.origin, "tags": record.tags, "outcomes": record.outcomes,
+        "passages": [{k: p.get(k) for k in ("source", "text", "char_start", "char_end", "field", "passage_id", "url")}
+                     for p in record.passages],
+        "document": record.document, "url": f"/interventions/{row.id}",
+    }
+    if full:
+        out |= {"context": row.context, "implementation": row.implementation, "lessons": row.lessons,
+                "barriers": row.barriers, "contacts": json.loads(row.contacts_json), "merged": record.merged}
+    return out
+
+
+def csv_row(record: Record) -> dict[str, str]:
+    def labels(dimension: str) -> str:
+        return "; ".join(t["label"] for t in record.tags if t["dimension"] == dimension and t["confidence"] >= 0.5)
+
+    row = record.row
+    results = "; ".join(f"{o['measure']}: {o['figure']}" for o in record.outcomes if o["kind"] == "result")
+    return {
+        "id": str(row.id), "title": row.title, "site": row.site, "programme": row.programme,
+        "care_model": labels("care_model"), "intervention_types": labels("intervention_type"),
+        "population": labels("population"), "setting": labels("setting"), "outcome_measures": labels("outcome_measure"),
+        "evidence_level": row.evidence_level, "has_results": "yes" if results else "no", "results": results,
+        "source": (record.document or {}).get("source", ""), "summary": row.summary,
+    }
+
+
+def to_csv(records: list[Record]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_row(r) for r in records)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="interventions.csv"'})
+
+
+@router.get("/taxonomy")
+def taxonomy(request: Request) -> dict:
+    return request.app.state.taxonomy.as_dict()
+
+
+def _list(request: Request, catalogue: CatalogueService, q: str | None, limit: int, offset: int, fmt: str) -> Response:
+    records, total, facets = catalogue.query(q=q, filters=filters_from(request), limit=limit, offset=offset)
+    if fmt == "csv":
+        return to_csv(records)
+    return JSONResponse({"results": [public(r, full=False) for r in records], "total": total, "limit": limit,
+                         "offset": offset, "facets": facets, "filters": filters_from(request).active()})
+
+
+@router.get("/interventions", summary="Interventions, filtered, with facet counts for every dimension")
+def interventions(
+    request: Request, catalogue: CatalogueDep,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100000)] = 0,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    return _list(request, catalogue, q, limit, offset, format)
+
+
+@router.get("/interventions.csv", summary="The same list as CSV")
+def interventions_csv(
+    request: Request, catalogue: CatalogueDep,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=100000)] = 0,
+) -> Response:
+    return _list(request, catalogue, q, limit, offset, "csv")
+
+
+@router.get("/interventions/{intervention_id}")
+def intervention(catalogue: CatalogueDep, intervention_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict:
+    record = catalogue.get(intervention_id)
+    return public(record) | {
+        "comparable": [
+            {"id": other.row.id, "title": other.row.title, "site": other.row.site, "score": score, "reason": reason,
+             "url": f"/interventions/{other.row.id}"}
+            for other, score, reason in catalogue.comparable(record.row.id)  # type: ignore[arg-type]
+        ]
+    }
+
+
+def _site_public(site: SiteRecord, records: list[Record]) -> dict:
+    documents = {r.document["id"]: r.document for r in records if r.document}
+    return {"id": site.id, "name": site.name, "type": site.type, "place": site.place,
+            "aliases": json.loads(site.aliases_json), "population": site.population,
+            "intervention_count": len(records), "documents": list(documents.values()), "url": f"/sites/{site.id}"}
+
+
+@router.get("/sites")
+def sites(session: SessionDep, catalogue: CatalogueDep) -> dict:
+    catalogue.ensure_fresh()
+    counts: dict[str, list[Record]] = {}
+    for key in catalogue.order:
+        record = catalogue.records[key]
+        if record.row.site_id:
+            counts.setdefault(record.row.site_id, []).append(record)
+    rows = session.exec(select(SiteRecord).order_by(SiteRecord.name)).all()
+    return {"results": [_site_public(s, counts.get(s.id, [])) for s in rows], "total": len(rows)}
+
+
+@router.get("/sites/{site_id}")
+def site(session: SessionDep, catalogue: CatalogueDep, site_id: Annotated[str, Path(max_length=100)]) -> dict:
+    found = session.get(SiteRecord, site_id)
+    if found is None:
+        raise NotFound(f"No site with id {site_id!r}.")
+    records, _, _ = catalogue.query(filters=Filters(site=site_id), limit=500)
+    return _site_public(found, records) | {"interventions": [public(r, full=False) for r in records]}
