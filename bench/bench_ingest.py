@@ -117,7 +117,9 @@ def main() -> int:
         f"encoding, kb ({settings.embed_precision}):                  {len(texts) / ours_seconds:7.1f} passages/s"
         f"  -> {fp32_seconds / ours_seconds:.2f}x, cosine to fp32 min {cosine.min():.4f} mean {cosine.mean():.5f}"
     )
-    print(f"vectors encoded in the first build: {report.encoded} (each passage whole, and a long one in pieces too)")
+    print(
+        f"vectors encoded in the first build: {report.encoded} (each passage whole, and a long one in pieces too)"
+    )
     print(
         f"search in-process over {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
         f"p95 {percentile(latencies, 0.95):.1f} ms"

@@ -16,8 +16,12 @@ from kb.vocabulary import Vocabulary, sites_in
 
 CURATED_FIELDS = {"outcomes", "intervention_types", "evidence_level"}
 TAG_FIELDS = {"intervention_types": "intervention_type", "population": "population", "setting": "setting"}
-BODY_FIELDS = {"what was done": "summary", "how it was implemented": "implementation", "results": "results",
-               "lessons": "lessons"}
+BODY_FIELDS = {
+    "what was done": "summary",
+    "how it was implemented": "implementation",
+    "results": "results",
+    "lessons": "lessons",
+}
 OUTCOME_KINDS = {"result", "activity", "target", "projection", "baseline", "illustrative"}
 
 
@@ -55,38 +59,63 @@ def curated_intervention(
     care_model = str(metadata.get("care_model") or "")
     term = taxonomy.resolve("care_model", care_model) if care_model else None
     if term is None and site_id:
-        term = taxonomy.resolve("care_model", CARE_MODEL_OF_SITE_TYPE.get(vocabulary.site(site_id).type, ("other",))[0])
+        term = taxonomy.resolve(
+            "care_model", CARE_MODEL_OF_SITE_TYPE.get(vocabulary.site(site_id).type, ("other",))[0]
+        )
     tags = []
     if term:
-        tags.append({"dimension": "care_model", "id": term.id, "label": term.label, "confidence": 1.0,
-                     "provenance": "curator"})
+        tags.append(
+            {
+                "dimension": "care_model",
+                "id": term.id,
+                "label": term.label,
+                "confidence": 1.0,
+                "provenance": "curator",
+            }
+        )
     for field_name, dimension in TAG_FIELDS.items():
         for value in metadata.get(field_name) or []:
             resolved = taxonomy.resolve(dimension, str(value))
             if resolved:
-                tags.append({"dimension": dimension, "id": resolved.id, "label": resolved.label, "confidence": 1.0,
-                             "provenance": "curator"})
+                tags.append(
+                    {
+                        "dimension": dimension,
+                        "id": resolved.id,
+                        "label": resolved.label,
+                        "confidence": 1.0,
+                        "provenance": "curator",
+                    }
+                )
     outcomes = []
     for outcome in metadata.get("outcomes") or []:
         if not isinstance(outcome, dict) or not outcome.get("figure"):
             continue
         kind = str(outcome.get("kind") or "result")
         measure = taxonomy.resolve("outcome_measure", str(outcome.get("measure") or "other"))
-        outcomes.append({
-            "measure": measure.id if measure else "other",
-            "direction": str(outcome.get("direction") or ""),
-            "figure": str(outcome["figure"]),
-            "kind": kind if kind in OUTCOME_KINDS else "result",
-            "period": str(outcome.get("period") or ""),
-            "baseline": str(outcome.get("baseline") or ""),
-            "second_hand": bool(outcome.get("second_hand")),
-            "sentence": "",
-            "confidence": 1.0,
-            "provenance": "curator",
-        })
+        outcomes.append(
+            {
+                "measure": measure.id if measure else "other",
+                "direction": str(outcome.get("direction") or ""),
+                "figure": str(outcome["figure"]),
+                "kind": kind if kind in OUTCOME_KINDS else "result",
+                "period": str(outcome.get("period") or ""),
+                "baseline": str(outcome.get("baseline") or ""),
+                "second_hand": bool(outcome.get("second_hand")),
+                "sentence": "",
+                "confidence": 1.0,
+                "provenance": "curator",
+            }
+        )
         if measure and not any(t["dimension"] == "outcome_measure" and t["id"] == measure.id for t in tags):
-            tags.append({"dimension": "outcome_measure", "id": measure.id, "label": measure.label,
-                         "confidence": 1.0, "provenance": "curator"})
+            tags.append(
+                {
+                    "dimension": "outcome_measure",
+                    "id": measure.id,
+                    "label": measure.label,
+                    "confidence": 1.0,
+                    "provenance": "curator",
+                }
+            )
     spans = [
         Span(span.start, span.end, name)
         for name, (start, end) in sections.items()

@@ -25,8 +25,16 @@ LONG_SECTION_CHARS = 2500  # above this a section is an essay or a long account:
 MIN_PARAGRAPH_CHARS = 200
 LEAD_IN_ITEM_CHARS = 220  # list items this short after a lead-in ending in ":" belong to it
 SHORT_PROFILE_CHARS = 3500
-TEMPLATE_LABELS = {"partners", "aim", "outline", "population characteristics", "partner organisations",
-                   "main changes introduced", "new contractual arrangements", "further information"}
+TEMPLATE_LABELS = {
+    "partners",
+    "aim",
+    "outline",
+    "population characteristics",
+    "partner organisations",
+    "main changes introduced",
+    "new contractual arrangements",
+    "further information",
+}
 GENERIC_QUESTIONS = re.compile(
     r"what is your area like|most exciting|most challenging|planning to do next|advice for other|"
     r"further information|partner organisations|population characteristics|^partners$|contents|references",
@@ -39,13 +47,26 @@ DOING = re.compile(
     r"co-design|engag|co-?ordinat|manag|assess|review|stratif|shar|link|connect|enabl|bring|brought)",
     re.I,
 )
-PLAN = re.compile(r"\b(will|plan(?:s|ned)? to|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d)\b", re.I)
-DONE = re.compile(r"\b(has been|have been|was|were|has|have|introduced|established|launched|achieved|now)\b", re.I)
-COMPARISON = re.compile(r"\b(control group|comparison group|matched (?:cohort|control)|counterfactual|randomi[sz]ed)\b", re.I)
+PLAN = re.compile(
+    r"\b(will|plan(?:s|ned)? to|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d)\b", re.I
+)
+DONE = re.compile(
+    r"\b(has been|have been|was|were|has|have|introduced|established|launched|achieved|now)\b", re.I
+)
+COMPARISON = re.compile(
+    r"\b(control group|comparison group|matched (?:cohort|control)|counterfactual|randomi[sz]ed)\b", re.I
+)
 INDEPENDENT = re.compile(r"\b(independent(?:ly)? evaluat\w*|external evaluat\w*|academic evaluat\w*)\b", re.I)
-LESSON = re.compile(r"\b(lesson|learn(?:t|ed|ing)|advice|key to|success(?:ful)? because|helped|what worked)\b", re.I)
-BARRIER = re.compile(r"\b(challeng\w*|barrier|difficult\w*|did not work|didn't work|fail\w*|struggl\w*|problem)\b", re.I)
-HOW = re.compile(r"\b(implemented|set up|established|recruited|co-located|commissioned|staffed|funded|piloted|trained|rolled out)\b", re.I)
+LESSON = re.compile(
+    r"\b(lesson|learn(?:t|ed|ing)|advice|key to|success(?:ful)? because|helped|what worked)\b", re.I
+)
+BARRIER = re.compile(
+    r"\b(challeng\w*|barrier|difficult\w*|did not work|didn't work|fail\w*|struggl\w*|problem)\b", re.I
+)
+HOW = re.compile(
+    r"\b(implemented|set up|established|recruited|co-located|commissioned|staffed|funded|piloted|trained|rolled out)\b",
+    re.I,
+)
 ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\bnot named\b|\bunnamed sites?\b", re.I)
 NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
 CARE_MODEL_OF_SITE_TYPE = {
@@ -157,8 +178,15 @@ def _units(text: str, sections: list[Section]) -> list[_Unit]:
             overview = _overview(members) if root not in overviewed else None
             overviewed.add(root)
             if overview is not None:
-                units.append(_Unit(overview[0], overview[1], f"{_programme_name(root[-1])}: programme overview",
-                                   members[0], "overview"))
+                units.append(
+                    _Unit(
+                        overview[0],
+                        overview[1],
+                        f"{_programme_name(root[-1])}: programme overview",
+                        members[0],
+                        "overview",
+                    )
+                )
 
         if root is not None and root in done_roots:
             continue
@@ -166,7 +194,9 @@ def _units(text: str, sections: list[Section]) -> list[_Unit]:
     return units
 
 
-OVERVIEW_HEADINGS = re.compile(r"what is your area like|what are you aiming|our aims?\b|^aim$|population characteristics", re.I)
+OVERVIEW_HEADINGS = re.compile(
+    r"what is your area like|what are you aiming|our aims?\b|^aim$|population characteristics", re.I
+)
 
 
 def _overview(members: list[Section]) -> tuple[int, int] | None:
@@ -312,9 +342,13 @@ def _term_patterns(taxonomy: Taxonomy) -> tuple[tuple[str, object, re.Pattern[st
     out = []
     for dimension in TAGGED_DIMENSIONS:
         for term in taxonomy.dimensions.get(dimension, ()):
-            phrases = sorted({p.lower() for p in (term.label, *term.synonyms) if len(p) > 2}, key=len, reverse=True)
+            phrases = sorted(
+                {p.lower() for p in (term.label, *term.synonyms) if len(p) > 2}, key=len, reverse=True
+            )
             if phrases:
-                pattern = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(p) for p in phrases) + r")(?![a-z])")
+                pattern = re.compile(
+                    r"(?<![a-z])(?:" + "|".join(re.escape(p) for p in phrases) + r")(?![a-z])"
+                )
                 out.append((dimension, term, pattern))
     _PATTERNS[id(taxonomy)] = tuple(out)
     return _PATTERNS[id(taxonomy)]
@@ -329,8 +363,15 @@ def tag_text(text: str, title: str, taxonomy: Taxonomy) -> list[dict]:
         in_title = bool(pattern.search(title_lowered))
         if hits or in_title:
             confidence = min(0.95, 0.45 + 0.12 * hits + (0.25 if in_title else 0.0))
-            tags.append({"dimension": dimension, "id": term.id, "label": term.label,  # type: ignore[attr-defined]
-                         "confidence": round(confidence, 2), "provenance": "rule"})
+            tags.append(
+                {
+                    "dimension": dimension,
+                    "id": term.id,
+                    "label": term.label,  # type: ignore[attr-defined]
+                    "confidence": round(confidence, 2),
+                    "provenance": "rule",
+                }
+            )
     return tags
 
 
@@ -350,8 +391,14 @@ def grade_evidence(text: str, outcomes: list[Outcome]) -> tuple[str, float]:
 
 
 def describe(
-    text: str, unit: _Unit, *, document_key: str, part_site: str | None, anonymised: bool,
-    vocabulary: Vocabulary, taxonomy: Taxonomy,
+    text: str,
+    unit: _Unit,
+    *,
+    document_key: str,
+    part_site: str | None,
+    anonymised: bool,
+    vocabulary: Vocabulary,
+    taxonomy: Taxonomy,
 ) -> InterventionDraft:
     body = text[unit.start : unit.end]
     site, site_id = resolve_site([unit.section.site], body, vocabulary)
@@ -369,13 +416,27 @@ def describe(
     for outcome in outcomes:
         term = taxonomy.resolve("outcome_measure", outcome.measure)
         if term and not any(t["id"] == term.id and t["dimension"] == "outcome_measure" for t in tags):
-            tags.append({"dimension": "outcome_measure", "id": term.id, "label": term.label,
-                         "confidence": round(outcome.confidence, 2), "provenance": "rule"})
+            tags.append(
+                {
+                    "dimension": "outcome_measure",
+                    "id": term.id,
+                    "label": term.label,
+                    "confidence": round(outcome.confidence, 2),
+                    "provenance": "rule",
+                }
+            )
     if care_model:
         term = taxonomy.resolve("care_model", care_model)
         if term:
-            tags.append({"dimension": "care_model", "id": term.id, "label": term.label,
-                         "confidence": 0.9, "provenance": "rule: site directory"})
+            tags.append(
+                {
+                    "dimension": "care_model",
+                    "id": term.id,
+                    "label": term.label,
+                    "confidence": 0.9,
+                    "provenance": "rule: site directory",
+                }
+            )
     return InterventionDraft(
         key=f"{document_key}#{unit.start}",
         title=unit.title[:200],
@@ -384,7 +445,9 @@ def describe(
         programme=programme,
         care_model=care_model,
         summary=" ".join(sentences[:2])[:700],
-        context=_pick(sentences, re.compile(r"\b(population|deprivation|rural|area|residents|people aged)\b", re.I), 1),
+        context=_pick(
+            sentences, re.compile(r"\b(population|deprivation|rural|area|residents|people aged)\b", re.I), 1
+        ),
         implementation=_pick(sentences, HOW),
         lessons=_pick(sentences, LESSON),
         barriers=_pick(sentences, BARRIER),
@@ -398,10 +461,16 @@ def describe(
 
 def outcome_dict(outcome: Outcome) -> dict:
     return {
-        "measure": outcome.measure, "direction": outcome.direction, "figure": outcome.figure,
-        "kind": outcome.kind, "period": outcome.period, "baseline": outcome.baseline,
-        "second_hand": outcome.second_hand, "sentence": outcome.sentence,
-        "confidence": round(outcome.confidence, 2), "provenance": f"rule: {outcome.rule}",
+        "measure": outcome.measure,
+        "direction": outcome.direction,
+        "figure": outcome.figure,
+        "kind": outcome.kind,
+        "period": outcome.period,
+        "baseline": outcome.baseline,
+        "second_hand": outcome.second_hand,
+        "sentence": outcome.sentence,
+        "confidence": round(outcome.confidence, 2),
+        "provenance": f"rule: {outcome.rule}",
     }
 
 
@@ -410,7 +479,9 @@ def _part_sites(text: str, sections: list[Section], vocabulary: Vocabulary) -> d
     by_part: dict[str, list[Section]] = {}
     for section in sections:
         if section.path:
-            by_part.setdefault(section.path[0] if len(section.path) < 2 else section.path[1], []).append(section)
+            by_part.setdefault(section.path[0] if len(section.path) < 2 else section.path[1], []).append(
+                section
+            )
     out: dict[str, str | None] = {}
     for part, members in by_part.items():
         mentions = Counter(sites_in(text[members[0].start : members[-1].end], vocabulary))
@@ -429,8 +500,13 @@ def find_interventions(
         path = unit.section.path
         part = (path[0] if len(path) < 2 else path[1]) if path else ""
         draft = describe(
-            text, unit, document_key=document_key, part_site=part_sites.get(part), anonymised=anonymised,
-            vocabulary=vocabulary, taxonomy=taxonomy,
+            text,
+            unit,
+            document_key=document_key,
+            part_site=part_sites.get(part),
+            anonymised=anonymised,
+            vocabulary=vocabulary,
+            taxonomy=taxonomy,
         )
         if unit.kind in ("bullet", "paragraph") and not draft.outcomes and not _names_an_intervention(draft):
             continue  # a list item or paragraph that names no kind of intervention and reports nothing

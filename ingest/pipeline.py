@@ -6,9 +6,9 @@ import hashlib
 import json
 import logging
 import time
-from functools import lru_cache
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -109,14 +109,18 @@ def prepare_document(
     t3 = time.perf_counter()
     vocabulary, taxonomy = domain_knowledge()
     if is_curated(parsed.metadata):
-        found = [curated_intervention(cleaned.text, parsed.metadata, vocabulary=vocabulary, taxonomy=taxonomy)]
+        found = [
+            curated_intervention(cleaned.text, parsed.metadata, vocabulary=vocabulary, taxonomy=taxonomy)
+        ]
     else:
         found = find_interventions(
             cleaned.text, structure.sections, document_key=identity, vocabulary=vocabulary, taxonomy=taxonomy
         )
     t4 = time.perf_counter()
     timings.update(
-        parse_ms=(t1 - t0) * 1000, clean_ms=(t2 - t1) * 1000, segment_ms=(t3 - t2) * 1000,
+        parse_ms=(t1 - t0) * 1000,
+        clean_ms=(t2 - t1) * 1000,
+        segment_ms=(t3 - t2) * 1000,
         extract_ms=(t4 - t3) * 1000,
     )
 
@@ -155,10 +159,17 @@ def prepare_document(
             )
         )
     interventions = [
-        intervention_row(draft, source=filename, text=cleaned.text, origin="curated" if is_curated(parsed.metadata) else "auto")
+        intervention_row(
+            draft,
+            source=filename,
+            text=cleaned.text,
+            origin="curated" if is_curated(parsed.metadata) else "auto",
+        )
         for draft in found
     ]
-    return PreparedDocument(document=document, passages=passages, interventions=interventions, timings=timings)
+    return PreparedDocument(
+        document=document, passages=passages, interventions=interventions, timings=timings
+    )
 
 
 @lru_cache(maxsize=1)
@@ -169,17 +180,34 @@ def domain_knowledge() -> tuple[Vocabulary, Taxonomy]:
 
 def intervention_row(draft: InterventionDraft, *, source: str, text: str, origin: str) -> Intervention:
     passages = [
-        {"source": source, "text": text[span.start : span.end], "char_start": span.start, "char_end": span.end,
-         "field": span.field}
+        {
+            "source": source,
+            "text": text[span.start : span.end],
+            "char_start": span.start,
+            "char_end": span.end,
+            "field": span.field,
+        }
         for span in draft.spans
     ]
     return Intervention(
-        key=draft.key, origin=origin, title=draft.title, site=draft.site, site_id=draft.site_id,
-        programme=draft.programme, care_model=draft.care_model, summary=draft.summary, context=draft.context,
-        implementation=draft.implementation, lessons=draft.lessons, barriers=draft.barriers,
-        evidence_level=draft.evidence_level, evidence_confidence=draft.evidence_confidence,
-        evidence_provenance="curator" if origin == "curated" else "rule", has_results=draft.has_results,
-        tags_json=json.dumps(draft.tags), outcomes_json=json.dumps(draft.outcomes),
+        key=draft.key,
+        origin=origin,
+        title=draft.title,
+        site=draft.site,
+        site_id=draft.site_id,
+        programme=draft.programme,
+        care_model=draft.care_model,
+        summary=draft.summary,
+        context=draft.context,
+        implementation=draft.implementation,
+        lessons=draft.lessons,
+        barriers=draft.barriers,
+        evidence_level=draft.evidence_level,
+        evidence_confidence=draft.evidence_confidence,
+        evidence_provenance="curator" if origin == "curated" else "rule",
+        has_results=draft.has_results,
+        tags_json=json.dumps(draft.tags),
+        outcomes_json=json.dumps(draft.outcomes),
         passages_json=json.dumps(passages),
     )
 
@@ -221,7 +249,9 @@ def ingest_file(
         t0 = time.perf_counter()
         with session_scope(engine) as session:
             document = repo.replace_document(
-                session=session, document=prepared.document, passages=prepared.passages,
+                session=session,
+                document=prepared.document,
+                passages=prepared.passages,
                 interventions=prepared.interventions,
             )
             result.document_id = document.id

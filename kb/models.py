@@ -201,7 +201,9 @@ class Intervention(SQLModel, table=True):
     """One intervention in the catalogue: found in a document (origin "auto") or written by a curator ("curated")."""
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, index=True)  # stable identity: "<document path>#<char start>" or "curated:<id>"
+    key: str = Field(
+        unique=True, index=True
+    )  # stable identity: "<document path>#<char start>" or "curated:<id>"
     document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
     origin: str = "auto"  # auto or curated
     status: str = "published"
@@ -220,7 +222,9 @@ class Intervention(SQLModel, table=True):
     evidence_provenance: str = "rule"
     has_results: bool = False
     tags_json: str = "[]"  # [{"dimension", "id", "label", "confidence", "provenance"}]
-    outcomes_json: str = "[]"  # [{"measure", "direction", "figure", "kind", "period", "baseline", "second_hand", ...}]
+    outcomes_json: str = (
+        "[]"  # [{"measure", "direction", "figure", "kind", "period", "baseline", "second_hand", ...}]
+    )
     passages_json: str = "[]"  # [{"source", "text", "char_start", "char_end", "field", "document_id"}]
     contacts_json: str = "[]"
     merged_keys_json: str = "[]"  # keys of the records merged into this one

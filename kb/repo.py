@@ -77,7 +77,11 @@ def documents_by_ids(*, session: Session, document_ids: Iterable[int]) -> dict[i
 
 
 def replace_document(
-    *, session: Session, document: Document, passages: list[Passage], interventions: list[Intervention] | None = None
+    *,
+    session: Session,
+    document: Document,
+    passages: list[Passage],
+    interventions: list[Intervention] | None = None,
 ) -> Document:
     """Store a document and its passages in the caller's transaction, replacing any earlier version.
 
@@ -112,7 +116,10 @@ def replace_document(
     for intervention in interventions or []:
         intervention.document_id = document.id
         intervention.passages_json = json.dumps(
-            [link_span(span, document_id=document.id, passages=passages) for span in json.loads(intervention.passages_json)]  # type: ignore[arg-type]
+            [
+                link_span(span, document_id=document.id, passages=passages)
+                for span in json.loads(intervention.passages_json)
+            ]  # type: ignore[arg-type]
         )
         session.add(intervention)
     bump_generation(session=session)
@@ -127,8 +134,11 @@ def link_span(span: dict, *, document_id: int, passages: list[Passage]) -> dict:
         if overlap > best_overlap:
             best, best_overlap = passage, overlap
     anchor = f"#passage-{best.id}" if best is not None else ""
-    return span | {"document_id": document_id, "passage_id": best.id if best else None,
-                   "url": f"/documents/{document_id}{anchor}"}
+    return span | {
+        "document_id": document_id,
+        "passage_id": best.id if best else None,
+        "url": f"/documents/{document_id}{anchor}",
+    }
 
 
 def document_outline(document: Document) -> list[dict]:

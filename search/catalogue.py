@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +30,11 @@ from search.service import cache_key
 DIMENSIONS = ("care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure")
 MIN_TAG_CONFIDENCE = 0.5
 SAME_INTERVENTION_COSINE = 0.93  # two automatic records about one site this alike describe one intervention
-CURATED_MATCH_COSINE = 0.72  # a curated record this close to an automatic one of its site takes its place
+CURATED_MATCH_COSINE = 0.5  # …and at least this alike in content
+CURATED_MATCH_SHARE = (
+    0.5  # an automatic record this much inside a curated record's cited lines is the same one
+)
+LINES = re.compile(r"\blines?\s+(\d+)(?:\s*[–-]\s*(\d+))?")
 MAX_LIMIT = 500
 
 
@@ -46,7 +51,11 @@ class Record:
     def values(self, dimension: str) -> set[str]:
         if dimension == "evidence_level":
             return {self.row.evidence_level}
-        return {t["id"] for t in self.tags if t["dimension"] == dimension and t["confidence"] >= MIN_TAG_CONFIDENCE}
+        return {
+            t["id"]
+            for t in self.tags
+            if t["dimension"] == dimension and t["confidence"] >= MIN_TAG_CONFIDENCE
+        }
 
     def text(self) -> str:
         labels = " ".join(t["label"] for t in self.tags if t["confidence"] >= MIN_TAG_CONFIDENCE)
@@ -55,7 +64,9 @@ class Record:
 
 @dataclass
 class Filters:
-    values: dict[str, list[str]] = field(default_factory=dict)  # dimension (or evidence_level) -> term ids, all required
+    values: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # dimension (or evidence_level) -> term ids, all required
     site: str | None = None
     programme: str | None = None
     has_results: bool | None = None
@@ -69,6 +80,16 @@ class Filters:
         return out
 
 
+def cited_lines(location: str) -> list[tuple[int, int]]:
+    """Line ranges in a curated record's source location: "…, lines 1309–1365; profile line 1223"."""
+    return [(int(a), int(b or a)) for a, b in LINES.findall(location)]
+
+
+def word_trigrams(text: str) -> set[tuple[str, str, str]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}  # type: ignore[misc]
+
+
 class CatalogueService:
     def __init__(self, *, engine: Engine, embedder: Embedder, taxonomy: Taxonomy):
         self.engine, self.embedder, self.taxonomy = engine, embedder, taxonomy
@@ -79,6 +100,7 @@ class CatalogueService:
         self.vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
         self.position: dict[int, int] = {}
         self.lexical: LexicalIndex | None = None
+        self._cited: dict[int, tuple[str, set]] = {}
 
     # --- loading ----------------------------------------------------------------------
 
@@ -96,9 +118,15 @@ class CatalogueService:
                 d.id: {"id": d.id, "title": d.title, "source": d.source}
                 for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]
             }
+            self._cited = self._cited_text(session, rows)
             records = {
-                row.id: Record(row, documents.get(row.document_id), json.loads(row.tags_json),
-                               json.loads(row.outcomes_json), json.loads(row.passages_json))
+                row.id: Record(
+                    row,
+                    documents.get(row.document_id),
+                    json.loads(row.tags_json),
+                    json.loads(row.outcomes_json),
+                    json.loads(row.passages_json),
+                )
                 for row in rows
             }
             ids = list(records)
@@ -112,6 +140,35 @@ class CatalogueService:
             manifest = LexicalManifest(count=len(visible), corpus_hash=str(generation))
             self.lexical = LexicalIndex.build([records[i].text() for i in self.order], visible, manifest)
             self._generation = generation
+
+    def _cited_text(self, session: Session, rows: list[Intervention]) -> dict[int, tuple[str, set]]:
+        """For each curated record whose front matter cites a source document and its lines, that source's
+        name and the word trigrams of the cited lines (when that document is ingested too)."""
+        curated_docs = {
+            row.document_id: row.id for row in rows if row.origin == "curated" and row.document_id
+        }
+        if not curated_docs:
+            return {}
+        cited: dict[int, tuple[str, set]] = {}
+        metadata = session.exec(
+            select(Document.id, Document.metadata_json).where(Document.id.in_(list(curated_docs)))  # type: ignore[union-attr]
+        ).all()
+        wanted: dict[int, tuple[str, list[tuple[int, int]]]] = {}
+        for document_id, metadata_json in metadata:
+            source = json.loads(metadata_json or "{}").get("source") or {}
+            ranges = cited_lines(str(source.get("location") or ""))
+            if source.get("document") and ranges:
+                wanted[curated_docs[document_id]] = (str(source["document"]), ranges)
+        sources = {name for name, _ in wanted.values()}
+        raw = dict(
+            session.exec(select(Document.source, Document.raw_text).where(Document.source.in_(sources))).all()
+        )  # type: ignore[union-attr,arg-type]
+        for record_id, (name, ranges) in wanted.items():
+            if name in raw:
+                lines = raw[name].split("\n")
+                text = " ".join(" ".join(lines[max(a - 1, 0) : b]) for a, b in ranges)
+                cited[record_id] = (name, word_trigrams(text))
+        return cited
 
     def _encode(self, session: Session, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -137,10 +194,14 @@ class CatalogueService:
         for members in by_site.values():
             curated = [k for k in members if self.records[k].row.origin == "curated"]
             automatic = [k for k in members if self.records[k].row.origin != "curated"]
-            for key in curated:
-                for other in automatic:
-                    if self.records[other].hidden_by is None and self._similar(key, other, CURATED_MATCH_COSINE):
-                        self._fold(other, into=key)
+            for (
+                key
+            ) in curated:  # the automatic record of the same intervention: inside the cited lines, most alike
+                inside = [o for o in automatic if self.records[o].hidden_by is None and self._cites(key, o)]
+                if inside:
+                    best = max(inside, key=lambda o: self._cosine(key, o))
+                    if self._cosine(key, best) >= CURATED_MATCH_COSINE:
+                        self._fold(best, into=key)
             for n, key in enumerate(automatic):
                 if self.records[key].hidden_by is not None:
                     continue
@@ -150,8 +211,22 @@ class CatalogueService:
                     ):
                         self._fold(other, into=key)
 
+    def _cites(self, curated: int, automatic: int) -> bool:
+        """The curated record's cited lines hold most of the automatic record's text: the same intervention."""
+        if curated not in self._cited:
+            return False
+        source, cited = self._cited[curated]
+        record = self.records[automatic]
+        if not record.document or record.document["source"] != source:
+            return False
+        grams = word_trigrams(" ".join(p["text"] for p in record.passages))
+        return bool(grams) and len(grams & cited) / len(grams) >= CURATED_MATCH_SHARE
+
+    def _cosine(self, a: int, b: int) -> float:
+        return float(self.vectors[self.position[a]] @ self.vectors[self.position[b]])
+
     def _similar(self, a: int, b: int, threshold: float) -> bool:
-        return float(self.vectors[self.position[a]] @ self.vectors[self.position[b]]) >= threshold
+        return self._cosine(a, b) >= threshold
 
     def _same_text(self, a: int, b: int) -> bool:
         ga = shingles(" ".join(p["text"] for p in self.records[a].passages))
@@ -163,7 +238,9 @@ class CatalogueService:
         folded.hidden_by = into
         kept.merged.append(folded.row.key)
         known = {(p.get("source"), p.get("char_start")) for p in kept.passages}
-        kept.passages.extend(p for p in folded.passages if (p.get("source"), p.get("char_start")) not in known)
+        kept.passages.extend(
+            p for p in folded.passages if (p.get("source"), p.get("char_start")) not in known
+        )
         if kept.row.origin != "curated":
             figures = {o["figure"] for o in kept.outcomes}
             kept.outcomes.extend(o for o in folded.outcomes if o["figure"] not in figures)
@@ -210,7 +287,9 @@ class CatalogueService:
             return False
         if filters.programme and filters.programme.lower() != row.programme.lower():
             return False
-        if filters.has_results is not None and filters.has_results != any(o["kind"] == "result" for o in record.outcomes):
+        if filters.has_results is not None and filters.has_results != any(
+            o["kind"] == "result" for o in record.outcomes
+        ):
             return False
         return not (filters.origin and filters.origin != row.origin)
 
@@ -220,7 +299,9 @@ class CatalogueService:
             scores = self.lexical.scores([(q, 1.0)])
             top = scores.max() if len(scores) else 0.0
             if top > 0:
-                lexical = {int(k): float(s / top) for k, s in zip(self.lexical.ids, scores, strict=True) if s > 0}
+                lexical = {
+                    int(k): float(s / top) for k, s in zip(self.lexical.ids, scores, strict=True) if s > 0
+                }
         vector = self.embedder.encode([q])[0]
         cosine = self.vectors @ vector if len(self.vectors) else np.zeros(0)
         scored = []
@@ -276,8 +357,12 @@ class CatalogueService:
 
     def _reason(self, shared: dict[str, set[str]], content: float) -> str:
         parts = []
-        for dimension, label in (("intervention_type", "same kind of intervention"), ("population", "same population"),
-                                 ("setting", "same setting"), ("outcome_measure", "measures the same outcome")):
+        for dimension, label in (
+            ("intervention_type", "same kind of intervention"),
+            ("population", "same population"),
+            ("setting", "same setting"),
+            ("outcome_measure", "measures the same outcome"),
+        ):
             if shared[dimension]:
                 names = ", ".join(sorted(self.taxonomy.term(dimension, v).label for v in shared[dimension]))
                 parts.append(f"{label} ({names})")

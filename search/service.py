@@ -17,11 +17,11 @@ from sqlmodel import Session, select
 from kb import repo
 from kb.errors import InvalidInput
 from kb.models import HEADING_SEPARATOR, DocumentRef, Passage, SearchHit, SearchResponse, passage_context_text
+from kb.vocabulary import Vocabulary, expand_query, sites_in
 from search.embeddings import Embedder
 from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest
 from search.vectors import Manifest, VectorIndex
-from kb.vocabulary import Vocabulary, expand_query, sites_in
 
 log = logging.getLogger(__name__)
 

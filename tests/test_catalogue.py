@@ -50,8 +50,14 @@ def test_site_profile_bullets_are_separate_records_linked_to_their_site():
 
 def test_aliases_resolve_to_one_site():
     vocabulary, _ = domain_knowledge()
-    names = {resolve_site([alias], "", vocabulary)[1] for alias in
-             ["Better Care Together (Morecambe Bay Health Community)", "Morecambe Bay", "Better Care Together"]}
+    names = {
+        resolve_site([alias], "", vocabulary)[1]
+        for alias in [
+            "Better Care Together (Morecambe Bay Health Community)",
+            "Morecambe Bay",
+            "Better Care Together",
+        ]
+    }
     assert len(names) == 1 and None not in names
 
 
@@ -65,7 +71,10 @@ def catalogue_client(client, settings, tmp_path: Path):
     app = client.app
     folder = tmp_path / "docs"
     write(folder / "kent.txt", KENT)
-    write(folder / "kent-again.txt", KENT.replace("Kent Pioneer Programme", "Kent pioneer report, second edition"))
+    write(
+        folder / "kent-again.txt",
+        KENT.replace("Kent Pioneer Programme", "Kent pioneer report, second edition"),
+    )
     write(folder / "islington.txt", ISLINGTON)
     ingest_and_index([folder], settings=settings, engine=app.state.engine, service=app.state.search)
     return client
@@ -136,7 +145,17 @@ def test_detail_has_comparable_with_reasons_and_passages(catalogue_client):
     listed = catalogue_client.get("/api/interventions").json()["results"]
     kent = next(r for r in listed if "discharge" in r["title"].lower())
     detail = catalogue_client.get(f"/api/interventions/{kent['id']}").json()
-    for key in ("id", "title", "site", "programme", "summary", "tags", "outcomes", "evidence_level", "passages"):
+    for key in (
+        "id",
+        "title",
+        "site",
+        "programme",
+        "summary",
+        "tags",
+        "outcomes",
+        "evidence_level",
+        "passages",
+    ):
         assert key in detail
     assert all({"source", "text", "char_start", "char_end"} <= set(p) for p in detail["passages"])
     assert all(t["provenance"] and 0 < t["confidence"] <= 1 for t in detail["tags"])
@@ -145,9 +164,15 @@ def test_detail_has_comparable_with_reasons_and_passages(catalogue_client):
 
 
 def test_bad_catalogue_parameters_are_4xx(catalogue_client):
-    for url in ["/api/interventions?intervention_type=no-such-thing", "/api/interventions?limit=100000",
-                "/api/interventions?has_results=maybe", "/api/interventions/0", "/api/interventions/424242",
-                "/api/sites/no-such-site", "/api/interventions?format=xml"]:
+    for url in [
+        "/api/interventions?intervention_type=no-such-thing",
+        "/api/interventions?limit=100000",
+        "/api/interventions?has_results=maybe",
+        "/api/interventions/0",
+        "/api/interventions/424242",
+        "/api/sites/no-such-site",
+        "/api/interventions?format=xml",
+    ]:
         response = catalogue_client.get(url)
         assert 400 <= response.status_code < 500, url
         assert response.json()["error"]
@@ -155,8 +180,15 @@ def test_bad_catalogue_parameters_are_4xx(catalogue_client):
 
 def test_taxonomy_and_sites(catalogue_client):
     taxonomy = catalogue_client.get("/api/taxonomy").json()
-    assert {"care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure",
-            "evidence_level"} <= set(taxonomy["dimensions"])
+    assert {
+        "care_model",
+        "intervention_type",
+        "population",
+        "setting",
+        "enabler",
+        "outcome_measure",
+        "evidence_level",
+    } <= set(taxonomy["dimensions"])
     sites = catalogue_client.get("/api/sites").json()["results"]
     kent = next(s for s in sites if s["name"] == "Kent")
     assert kent["intervention_count"] >= 2

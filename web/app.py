@@ -14,9 +14,15 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from kb.settings import Settings, get_settings
-from web.errors import install_error_handlers
 from kb.taxonomy import load_taxonomy
-from web.flows import build_catalogue, build_search_service, load_default_corpus_if_empty, open_engine, sync_sites
+from web.errors import install_error_handlers
+from web.flows import (
+    build_catalogue,
+    build_search_service,
+    load_default_corpus_if_empty,
+    open_engine,
+    sync_sites,
+)
 from web.routes import api, catalogue, pages
 
 HERE = Path(__file__).resolve().parent

@@ -13,12 +13,12 @@ from ingest.pipeline import FileResult, RunSummary, collect_files, ingest_paths
 from kb import repo
 from kb.db import init_db, make_engine
 from kb.models import SiteRecord
-from kb.taxonomy import load_taxonomy
 from kb.settings import Settings
+from kb.taxonomy import load_taxonomy
+from kb.vocabulary import load_vocabulary
 from search.catalogue import CatalogueService
 from search.embeddings import make_embedder
 from search.service import SearchService
-from kb.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,16 @@ def sync_sites(engine: Engine) -> int:
     vocabulary = load_vocabulary()
     with Session(engine) as session:
         for site in vocabulary.sites:
-            session.merge(SiteRecord(id=site.id, name=site.name, type=site.type, place=site.place,
-                                     aliases_json=json.dumps(list(site.aliases)), population=site.population))
+            session.merge(
+                SiteRecord(
+                    id=site.id,
+                    name=site.name,
+                    type=site.type,
+                    place=site.place,
+                    aliases_json=json.dumps(list(site.aliases)),
+                    population=site.population,
+                )
+            )
         session.commit()
     return len(vocabulary.sites)
 

@@ -17,8 +17,22 @@ from search.catalogue import DIMENSIONS, CatalogueService, Filters, Record
 from web.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
-CSV_COLUMNS = ["id", "title", "site", "programme", "care_model", "intervention_types", "population", "setting",
-               "outcome_measures", "evidence_level", "has_results", "results", "source", "summary"]
+CSV_COLUMNS = [
+    "id",
+    "title",
+    "site",
+    "programme",
+    "care_model",
+    "intervention_types",
+    "population",
+    "setting",
+    "outcome_measures",
+    "evidence_level",
+    "has_results",
+    "results",
+    "source",
+    "summary",
+]
 
 
 def get_catalogue(request: Request) -> CatalogueService:
@@ -35,7 +49,9 @@ def _split(values: list[str] | None) -> list[str]:
 def filters_from(request: Request) -> Filters:
     """Filters from the query string: every taxonomy dimension and evidence_level (repeatable or comma-separated)."""
     params = request.query_params
-    values = {name: _split(params.getlist(name)) for name in (*DIMENSIONS, "evidence_level") if params.getlist(name)}
+    values = {
+        name: _split(params.getlist(name)) for name in (*DIMENSIONS, "evidence_level") if params.getlist(name)
+    }
     has_results = params.get("has_results")
     if has_results not in (None, "", "true", "false", "1", "0", "yes", "no"):
         raise InvalidInput("has_results must be true or false.")
@@ -51,34 +67,66 @@ def filters_from(request: Request) -> Filters:
 def public(record: Record, *, full: bool = True) -> dict[str, Any]:
     row = record.row
     out: dict[str, Any] = {
-        "id": row.id, "title": row.title, "site": row.site, "site_id": row.site_id, "programme": row.programme,
-        "care_model": row.care_model, "summary": row.summary, "evidence_level": row.evidence_level,
-        "evidence": {"level": row.evidence_level, "confidence": row.evidence_confidence,
-                     "provenance": row.evidence_provenance, "scale": "Nesta Standards of Evidence (0 = plan only)"},
+        "id": row.id,
+        "title": row.title,
+        "site": row.site,
+        "site_id": row.site_id,
+        "programme": row.programme,
+        "care_model": row.care_model,
+        "summary": row.summary,
+        "evidence_level": row.evidence_level,
+        "evidence": {
+            "level": row.evidence_level,
+            "confidence": row.evidence_confidence,
+            "provenance": row.evidence_provenance,
+            "scale": "Nesta Standards of Evidence (0 = plan only)",
+        },
         "has_results": any(o["kind"] == "result" for o in record.outcomes),
-        "origin": row.origin, "tags": record.tags, "outcomes": record.outcomes,
-        "passages": [{k: p.get(k) for k in ("source", "text", "char_start", "char_end", "field", "passage_id", "url")}
-                     for p in record.passages],
-        "document": record.document, "url": f"/interventions/{row.id}",
+        "origin": row.origin,
+        "tags": record.tags,
+        "outcomes": record.outcomes,
+        "passages": [
+            {k: p.get(k) for k in ("source", "text", "char_start", "char_end", "field", "passage_id", "url")}
+            for p in record.passages
+        ],
+        "document": record.document,
+        "url": f"/interventions/{row.id}",
     }
     if full:
-        out |= {"context": row.context, "implementation": row.implementation, "lessons": row.lessons,
-                "barriers": row.barriers, "contacts": json.loads(row.contacts_json), "merged": record.merged}
+        out |= {
+            "context": row.context,
+            "implementation": row.implementation,
+            "lessons": row.lessons,
+            "barriers": row.barriers,
+            "contacts": json.loads(row.contacts_json),
+            "merged": record.merged,
+        }
     return out
 
 
 def csv_row(record: Record) -> dict[str, str]:
     def labels(dimension: str) -> str:
-        return "; ".join(t["label"] for t in record.tags if t["dimension"] == dimension and t["confidence"] >= 0.5)
+        return "; ".join(
+            t["label"] for t in record.tags if t["dimension"] == dimension and t["confidence"] >= 0.5
+        )
 
     row = record.row
     results = "; ".join(f"{o['measure']}: {o['figure']}" for o in record.outcomes if o["kind"] == "result")
     return {
-        "id": str(row.id), "title": row.title, "site": row.site, "programme": row.programme,
-        "care_model": labels("care_model"), "intervention_types": labels("intervention_type"),
-        "population": labels("population"), "setting": labels("setting"), "outcome_measures": labels("outcome_measure"),
-        "evidence_level": row.evidence_level, "has_results": "yes" if results else "no", "results": results,
-        "source": (record.document or {}).get("source", ""), "summary": row.summary,
+        "id": str(row.id),
+        "title": row.title,
+        "site": row.site,
+        "programme": row.programme,
+        "care_model": labels("care_model"),
+        "intervention_types": labels("intervention_type"),
+        "population": labels("population"),
+        "setting": labels("setting"),
+        "outcome_measures": labels("outcome_measure"),
+        "evidence_level": row.evidence_level,
+        "has_results": "yes" if results else "no",
+        "results": results,
+        "source": (record.document or {}).get("source", ""),
+        "summary": row.summary,
     }
 
 
@@ -87,8 +135,11 @@ def to_csv(records: list[Record]) -> Response:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     writer.writerows(csv_row(r) for r in records)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="interventions.csv"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="interventions.csv"'},
+    )
 
 
 @router.get("/taxonomy")
@@ -96,17 +147,28 @@ def taxonomy(request: Request) -> dict:
     return request.app.state.taxonomy.as_dict()
 
 
-def _list(request: Request, catalogue: CatalogueService, q: str | None, limit: int, offset: int, fmt: str) -> Response:
+def _list(
+    request: Request, catalogue: CatalogueService, q: str | None, limit: int, offset: int, fmt: str
+) -> Response:
     records, total, facets = catalogue.query(q=q, filters=filters_from(request), limit=limit, offset=offset)
     if fmt == "csv":
         return to_csv(records)
-    return JSONResponse({"results": [public(r, full=False) for r in records], "total": total, "limit": limit,
-                         "offset": offset, "facets": facets, "filters": filters_from(request).active()})
+    return JSONResponse(
+        {
+            "results": [public(r, full=False) for r in records],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "facets": facets,
+            "filters": filters_from(request).active(),
+        }
+    )
 
 
 @router.get("/interventions", summary="Interventions, filtered, with facet counts for every dimension")
 def interventions(
-    request: Request, catalogue: CatalogueDep,
+    request: Request,
+    catalogue: CatalogueDep,
     q: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100000)] = 0,
@@ -117,7 +179,8 @@ def interventions(
 
 @router.get("/interventions.csv", summary="The same list as CSV")
 def interventions_csv(
-    request: Request, catalogue: CatalogueDep,
+    request: Request,
+    catalogue: CatalogueDep,
     q: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     offset: Annotated[int, Query(ge=0, le=100000)] = 0,
@@ -130,8 +193,14 @@ def intervention(catalogue: CatalogueDep, intervention_id: Annotated[int, Path(g
     record = catalogue.get(intervention_id)
     return public(record) | {
         "comparable": [
-            {"id": other.row.id, "title": other.row.title, "site": other.row.site, "score": score, "reason": reason,
-             "url": f"/interventions/{other.row.id}"}
+            {
+                "id": other.row.id,
+                "title": other.row.title,
+                "site": other.row.site,
+                "score": score,
+                "reason": reason,
+                "url": f"/interventions/{other.row.id}",
+            }
             for other, score, reason in catalogue.comparable(record.row.id)  # type: ignore[arg-type]
         ]
     }
@@ -139,9 +208,17 @@ def intervention(catalogue: CatalogueDep, intervention_id: Annotated[int, Path(g
 
 def _site_public(site: SiteRecord, records: list[Record]) -> dict:
     documents = {r.document["id"]: r.document for r in records if r.document}
-    return {"id": site.id, "name": site.name, "type": site.type, "place": site.place,
-            "aliases": json.loads(site.aliases_json), "population": site.population,
-            "intervention_count": len(records), "documents": list(documents.values()), "url": f"/sites/{site.id}"}
+    return {
+        "id": site.id,
+        "name": site.name,
+        "type": site.type,
+        "place": site.place,
+        "aliases": json.loads(site.aliases_json),
+        "population": site.population,
+        "intervention_count": len(records),
+        "documents": list(documents.values()),
+        "url": f"/sites/{site.id}",
+    }
 
 
 @router.get("/sites")
