@@ -67,6 +67,9 @@ HOW = re.compile(
     r"\b(implemented|set up|established|recruited|co-located|commissioned|staffed|funded|piloted|trained|rolled out)\b",
     re.I,
 )
+STORY = re.compile(
+    r"how it could happen|patient story|\w+'s story|case example|imagine|persona|scenario", re.I
+)
 ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\bnot named\b|\bunnamed sites?\b", re.I)
 NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
 CARE_MODEL_OF_SITE_TYPE = {
@@ -226,8 +229,11 @@ def _bullet_count(text: str, sections: list[Section]) -> int:
 
 def _section_units(text: str, section: Section) -> list[_Unit]:
     """Units of an ordinary section: each substantial list item that describes something done; and the
-    section itself when it is a short account, or each substantial paragraph of a long essay-like one."""
+    section itself when it is a short account, or each substantial paragraph of a long essay-like one.
+    An illustrative story ("How it could happen", a patient's story) is never an intervention."""
     heading = section.path[-1] if section.path else ""
+    if any(STORY.search(part) for part in section.path):
+        return []
     generic = bool(GENERIC_QUESTIONS.search(heading) or OVERVIEW_HEADINGS.search(heading))
     question = heading.rstrip().endswith("?")  # a profile's question: its list items are the interventions
     units, prose = [], []
@@ -315,8 +321,10 @@ def resolve_site(candidates: list[str | None], text: str, vocabulary: Vocabulary
             return candidate.strip(), None
     mentions = Counter(sites_in(text, vocabulary))
     if mentions:
-        site_id = mentions.most_common(1)[0][0]
-        return site_display_name(vocabulary.site(site_id)), site_id
+        site_id, count = mentions.most_common(1)[0]
+        # a site named once deep inside a long national text is an example, not the subject
+        if count >= 2 or site_id in sites_in(text[:300], vocabulary):
+            return site_display_name(vocabulary.site(site_id)), site_id
     site_id = _glued_site(text[:400], vocabulary)
     if site_id:
         return site_display_name(vocabulary.site(site_id)), site_id
@@ -474,18 +482,22 @@ def outcome_dict(outcome: Outcome) -> dict:
     }
 
 
-def _part_sites(text: str, sections: list[Section], vocabulary: Vocabulary) -> dict[str, str | None]:
-    """The site a part (an essay, a paper) is mostly about, for units whose own text names none."""
-    by_part: dict[str, list[Section]] = {}
+def _part_sites(
+    text: str, sections: list[Section], vocabulary: Vocabulary
+) -> dict[tuple[str, ...], str | None]:
+    """The site each part (a paper of a bundle, an essay) is mostly about, keyed by its heading path, for
+    units whose own text names none."""
+    spans: dict[tuple[str, ...], tuple[int, int]] = {}
     for section in sections:
-        if section.path:
-            by_part.setdefault(section.path[0] if len(section.path) < 2 else section.path[1], []).append(
-                section
-            )
-    out: dict[str, str | None] = {}
-    for part, members in by_part.items():
-        mentions = Counter(sites_in(text[members[0].start : members[-1].end], vocabulary))
-        out[part] = vocabulary.site(mentions.most_common(1)[0][0]).name if mentions else None
+        for depth in (1, 2):
+            if len(section.path) >= depth:
+                key = section.path[:depth]
+                start, _ = spans.get(key, (section.start, section.end))
+                spans[key] = (start, section.end)
+    out: dict[tuple[str, ...], str | None] = {}
+    for key, (start, end) in spans.items():
+        mentions = Counter(sites_in(text[start:end], vocabulary))
+        out[key] = vocabulary.site(mentions.most_common(1)[0][0]).name if mentions else None
     return out
 
 
@@ -498,12 +510,12 @@ def find_interventions(
     drafts = []
     for unit in _units(text, sections):
         path = unit.section.path
-        part = (path[0] if len(path) < 2 else path[1]) if path else ""
+        part_site = (part_sites.get(path[:2]) or part_sites.get(path[:1])) if path else None
         draft = describe(
             text,
             unit,
             document_key=document_key,
-            part_site=part_sites.get(part),
+            part_site=part_site,
             anonymised=anonymised,
             vocabulary=vocabulary,
             taxonomy=taxonomy,

@@ -36,6 +36,7 @@ CURATED_MATCH_SHARE = (
 )
 LINES = re.compile(r"\blines?\s+(\d+)(?:\s*[–-]\s*(\d+))?")
 MAX_LIMIT = 500
+ZERO_SHOT_MIN_COSINE = 0.5  # MiniLM cosine between a record and a term description worth proposing as a tag
 
 
 @dataclass
@@ -134,12 +135,38 @@ class CatalogueService:
             vectors = self._encode(session, texts)
             self.records, self.vectors = records, vectors
             self.position = {key: n for n, key in enumerate(ids)}
+            self._tag_by_model(session, ids)
             self._merge_duplicates(ids)
             self.order = [i for i in ids if records[i].hidden_by is None]
             visible = np.array(self.order, dtype=np.int64)
             manifest = LexicalManifest(count=len(visible), corpus_hash=str(generation))
             self.lexical = LexicalIndex.build([records[i].text() for i in self.order], visible, manifest)
             self._generation = generation
+
+    def _tag_by_model(self, session: Session, ids: list[int]) -> None:
+        """Zero-shot intervention types: a record the rules could not type gets the closest taxonomy term by
+        embedding similarity to the term's label, description and synonyms (provenance "model")."""
+        terms = list(self.taxonomy.dimensions.get("intervention_type", ()))
+        untyped = [k for k in ids if not self.records[k].values("intervention_type")]
+        if not terms or not untyped:
+            return
+        term_vectors = self._encode(
+            session, [f"{t.label}: {t.description} ({', '.join(t.synonyms[:6])})" for t in terms]
+        )
+        for key in untyped:
+            similarity = term_vectors @ self.vectors[self.position[key]]
+            best = int(np.argmax(similarity))
+            if similarity[best] >= ZERO_SHOT_MIN_COSINE:
+                term = terms[best]
+                self.records[key].tags.append(
+                    {
+                        "dimension": "intervention_type",
+                        "id": term.id,
+                        "label": term.label,
+                        "confidence": round(float(similarity[best]), 2),
+                        "provenance": "model",
+                    }
+                )
 
     def _cited_text(self, session: Session, rows: list[Intervention]) -> dict[int, tuple[str, set]]:
         """For each curated record whose front matter cites a source document and its lines, that source's

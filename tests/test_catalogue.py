@@ -194,3 +194,53 @@ def test_taxonomy_and_sites(catalogue_client):
     assert kent["intervention_count"] >= 2
     detail = catalogue_client.get(f"/api/sites/{kent['id']}").json()
     assert detail["interventions"] and all(i["site"] == "Kent" for i in detail["interventions"])
+
+
+CURATED = """---
+id: kent-idt-curated
+title: Kent's integrated discharge team at the front door
+site: Kent
+programme: Integrated Care Pioneer
+care_model: pioneer
+intervention_types: [discharge and reablement, multidisciplinary team]
+population: [frail older people]
+setting: [acute]
+evidence_level: 2
+outcomes:
+  - measure: delayed transfers
+    direction: decrease
+    figure: "30%"
+    kind: result
+    period: "2013 to 2014"
+source:
+  document: kent.txt
+  location: "§1 Case study: Kent – Integrated discharge team, lines 3–7"
+---
+## What was done
+
+A team of nurses, therapists and social workers at the hospital front door helps frail older people home.
+
+## Results
+
+Delayed transfers fell by 30% in a year.
+"""
+
+
+def test_a_curated_record_takes_precedence_over_the_automatic_one(client, settings, tmp_path: Path):
+    app = client.app
+    write(tmp_path / "docs" / "kent.txt", KENT)
+    write(tmp_path / "docs" / "kent-idt.md", CURATED)
+    ingest_and_index(
+        [tmp_path / "docs"], settings=settings, engine=app.state.engine, service=app.state.search
+    )
+    records = client.get("/api/interventions", params={"limit": 100}).json()["results"]
+    discharge = [r for r in records if "discharge" in r["title"].lower()]
+    assert [r["origin"] for r in discharge] == ["curated"]
+    curated = discharge[0]
+    assert curated["title"] == "Kent's integrated discharge team at the front door"
+    assert {p["source"] for p in curated["passages"]} == {"kent-idt.md", "kent.txt"}
+    assert all(t["provenance"] == "curator" for t in curated["tags"])
+    assert [o["figure"] for o in curated["outcomes"]] == ["30%"]
+    assert any(
+        "navigator" in r["title"].lower() for r in records
+    )  # the other intervention stays its own record
