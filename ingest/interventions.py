@@ -37,7 +37,11 @@ TEMPLATE_LABELS = {
 }
 GENERIC_QUESTIONS = re.compile(
     r"what is your area like|most exciting|most challenging|planning to do next|advice for other|"
-    r"further information|partner organisations|population characteristics|^partners$|contents|references",
+    r"further information|partner organisations|population characteristics|^partners$|contents|references|"
+    # front and back matter, committee business and scene-setting: never an intervention
+    r"^(?:\d+\s+)?(?:foreword|introduction|the partners|purpose of|members|co-opted|apologies|declarations|"
+    r"minutes|acknowledg|about (?:this|the)|executive summary|glossary|version|background|case for change|"
+    r"date and time|public questions|chairman|committee (?:update|work)|forthcoming|conclusion)",
     re.I,
 )
 DOING = re.compile(
@@ -66,6 +70,9 @@ BARRIER = re.compile(
 HOW = re.compile(
     r"\b(implemented|set up|established|recruited|co-located|commissioned|staffed|funded|piloted|trained|rolled out)\b",
     re.I,
+)
+PLAN_DOCUMENT = re.compile(
+    r"\b(strategy|plan|blueprint|business case|proposal|road ?map|next steps|our goals?)\b", re.I
 )
 STORY = re.compile(
     r"how it could happen|patient story|\w+'s story|case example|imagine|persona|scenario", re.I
@@ -383,8 +390,10 @@ def tag_text(text: str, title: str, taxonomy: Taxonomy) -> list[dict]:
     return tags
 
 
-def grade_evidence(text: str, outcomes: list[Outcome]) -> tuple[str, float]:
-    """A Nesta level (0 plan only … 5), kept apart from the size of any effect, with a confidence."""
+def grade_evidence(text: str, outcomes: list[Outcome], *, in_a_plan: bool = False) -> tuple[str, float]:
+    """A Nesta level (0 plan only … 5), kept apart from the size of any effect, with a confidence.
+
+    `in_a_plan`: the unit sits in a strategy, plan or blueprint, so without a result it is a plan."""
     results = [o for o in outcomes if o.kind == "result"]
     if results and INDEPENDENT.search(text) and COMPARISON.search(text):
         return "4", 0.6
@@ -392,6 +401,8 @@ def grade_evidence(text: str, outcomes: list[Outcome]) -> tuple[str, float]:
         return "3", 0.6
     if results:
         return "2", 0.7
+    if in_a_plan:
+        return "0", 0.65
     plans, done = len(PLAN.findall(text)), len(DONE.findall(text))
     if plans and plans >= 2 * max(done, 1):
         return "0", 0.6
@@ -417,9 +428,14 @@ def describe(
     care_model, programme = "", ""
     if site_id:
         care_model, programme = CARE_MODEL_OF_SITE_TYPE.get(vocabulary.site(site_id).type, ("other", "Other"))
-    outcomes = extract_outcomes(body, site=site or None, section_kind=unit.section.kind)
+    heading = unit.section.path[-1] if unit.section.path else ""
+    measured = (
+        body[len(heading) :] if heading and body.startswith(heading) else body
+    )  # "9 15 MIN CARE…" is no figure
+    outcomes = extract_outcomes(measured, site=site or None, section_kind=unit.section.kind)
     sentences = _sentences(body)
-    level, confidence = grade_evidence(body, outcomes)
+    in_a_plan = any(PLAN_DOCUMENT.search(part) for part in unit.section.path[:2])
+    level, confidence = grade_evidence(body, outcomes, in_a_plan=in_a_plan)
     tags = tag_text(body, unit.title, taxonomy)
     for outcome in outcomes:
         term = taxonomy.resolve("outcome_measure", outcome.measure)
