@@ -150,7 +150,8 @@ def taxonomy(request: Request) -> dict:
 def _list(
     request: Request, catalogue: CatalogueService, q: str | None, limit: int, offset: int, fmt: str
 ) -> Response:
-    records, total, facets = catalogue.query(q=q, filters=filters_from(request), limit=limit, offset=offset)
+    filters = filters_from(request)
+    records, total, facets = catalogue.query(q=q, filters=filters, limit=limit, offset=offset)
     if fmt == "csv":
         return to_csv(records)
     return JSONResponse(
@@ -160,7 +161,7 @@ def _list(
             "limit": limit,
             "offset": offset,
             "facets": facets,
-            "filters": filters_from(request).active(),
+            "filters": filters.active(),
         }
     )
 
