@@ -16,13 +16,14 @@ from ingest.outcomes import Outcome, extract_outcomes
 from ingest.passages import paragraph_spans, sentence_spans
 from ingest.structure import Section
 from kb.taxonomy import Taxonomy
-from kb.vocabulary import Vocabulary, site_display_name, sites_in
+from kb.vocabulary import Vocabulary, site_display_name, site_mentions, sites_in
 
 MAX_SPAN_CHARS = 1200
 MIN_BULLET_CHARS = 70
 MIN_SECTION_CHARS = 300
 LONG_SECTION_CHARS = 2500  # above this a section is an essay or a long account: one unit per paragraph
 MIN_PARAGRAPH_CHARS = 200
+PART_OPENING_CHARS = 500
 LEAD_IN_ITEM_CHARS = 220  # list items this short after a lead-in ending in ":" belong to it
 SHORT_PROFILE_CHARS = 3500
 TEMPLATE_LABELS = {
@@ -154,7 +155,7 @@ def _clean_title(heading: str) -> str:
 
 
 def _bullet_title(text: str) -> str:
-    body = text.lstrip("- ").strip()
+    body = NUMBER_PREFIX.sub("", text.lstrip("- ").strip())
     for separator in (": ", " – ", " - ", ". "):
         head = body.split(separator, 1)[0]
         if 8 <= len(head) <= 110 and head != body:
@@ -283,7 +284,7 @@ def _lead_in_end(text: str, paragraphs: list[tuple[int, int]], index: int) -> in
 
 
 def _paragraph_title(paragraph: str, heading: str) -> str:
-    first = re.split(r"(?<=[.!?])\s", paragraph.strip(), maxsplit=1)[0]
+    first = re.split(r"(?<=[.!?])\s", NUMBER_PREFIX.sub("", paragraph.strip()), maxsplit=1)[0]
     words = first.split()
     return " ".join(words[:14]) + ("…" if len(words) > 14 else "")
 
@@ -326,7 +327,7 @@ def resolve_site(candidates: list[str | None], text: str, vocabulary: Vocabulary
             if found:
                 return site_display_name(vocabulary.site(found[0])), found[0]
             return candidate.strip(), None
-    mentions = Counter(sites_in(text, vocabulary))
+    mentions = Counter(site_mentions(text, vocabulary))
     if mentions:
         site_id, count = mentions.most_common(1)[0]
         # a site named once deep inside a long national text is an example, not the subject
@@ -512,8 +513,14 @@ def _part_sites(
                 spans[key] = (start, section.end)
     out: dict[tuple[str, ...], str | None] = {}
     for key, (start, end) in spans.items():
-        mentions = Counter(sites_in(text[start:end], vocabulary))
-        out[key] = vocabulary.site(mentions.most_common(1)[0][0]).name if mentions else None
+        mentions = Counter(site_mentions(text[start:end], vocabulary))
+        top = mentions.most_common(1)
+        # a part is about a site only when that site dominates its mentions (not a national overview)
+        dominant = top and top[0][1] >= 2 and top[0][1] >= 0.5 * sum(mentions.values())
+        # …or when its opening (an essay author's biography, a paper's cover) names one
+        opening = sites_in(text[start : min(end, start + PART_OPENING_CHARS)], vocabulary)
+        site_id = top[0][0] if dominant else (opening[0] if opening else None)
+        out[key] = vocabulary.site(site_id).name if site_id else None
     return out
 
 

@@ -183,6 +183,15 @@ def sites_in(text: str, vocabulary: Vocabulary) -> list[str]:
     return found
 
 
+def site_mentions(text: str, vocabulary: Vocabulary) -> dict[str, int]:
+    """How many times each site is named in the text (name or alias, whole words)."""
+    counts: dict[str, int] = {}
+    for _start, _end, matched in _longest_matches(phrase_key(text), vocabulary._site_index):
+        for site_id in vocabulary._site_index[matched]:
+            counts[site_id] = counts.get(site_id, 0) + 1
+    return counts
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
 

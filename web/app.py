@@ -23,7 +23,7 @@ from web.flows import (
     open_engine,
     sync_sites,
 )
-from web.routes import api, catalogue, pages
+from web.routes import api, catalogue, catalogue_pages, pages
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -74,5 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(catalogue.router)
     app.include_router(pages.router)
+    app.include_router(catalogue_pages.router)
     install_error_handlers(app)
     return app
