@@ -231,3 +231,16 @@ class Intervention(SQLModel, table=True):
     curated_key: str | None = None  # the curated record that takes precedence over this automatic one
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- query log -------------------------------------------------------------------
+
+
+class QueryLog(SQLModel, table=True):
+    """One search as typed on the site, for curators: what people look for and how much kb holds on it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    query: str
+    results: int = 0  # passages found
+    interventions: int = 0  # interventions matching the query
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -396,3 +396,26 @@ class CatalogueService:
         if content >= 0.6:
             parts.insert(0, "closely similar description")
         return "; ".join(parts) or "similar description"
+
+
+SORT_KEYS = ("title", "site", "evidence_level", "results")
+
+
+def sort_records(records: list[Record], sort: str | None) -> list[Record]:
+    """The records in the order `sort` names ("title", "site", "evidence_level" or "results", "-" first for
+    descending); ties keep their given order. No sort gives the records back as they came (relevance or id).
+    Raises InvalidInput for an unknown sort key."""
+    if not sort:
+        return list(records)
+    descending = sort.startswith("-")
+    name = sort.removeprefix("-")
+    keys = {
+        "title": lambda r: r.row.title.casefold(),
+        "site": lambda r: r.row.site.casefold(),
+        "evidence_level": lambda r: int(r.row.evidence_level) if r.row.evidence_level.isdigit() else -1,
+        "results": lambda r: sum(1 for o in r.outcomes if o["kind"] == "result"),
+    }
+    if name not in keys:
+        raise InvalidInput(f"sort must be one of {', '.join(SORT_KEYS)} (with - for descending).")
+    # sorted() is stable with reverse=True too, so equal records keep their given order either way
+    return sorted(records, key=keys[name], reverse=descending)

@@ -13,10 +13,11 @@ from sqlmodel import select
 
 from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
-from search.catalogue import DIMENSIONS, CatalogueService, Filters, Record
+from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record, sort_records
 from web.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
+SORT_PATTERN = "^-?(title|site|evidence_level|results)$"
 CSV_COLUMNS = [
     "id",
     "title",
@@ -147,11 +148,35 @@ def taxonomy(request: Request) -> dict:
     return request.app.state.taxonomy.as_dict()
 
 
+def sorted_query(
+    catalogue: CatalogueService, *, q: str | None, filters: Filters, sort: str | None, limit: int, offset: int
+) -> tuple[list[Record], int, dict[str, list[dict]]]:
+    """catalogue.query, with every matching record put in `sort` order (sort_records) before the page is cut,
+    so the API, its CSV and the catalogue page list the same rows in the same order."""
+    if not sort:
+        return catalogue.query(q=q, filters=filters, limit=limit, offset=offset)
+    records, total, facets = catalogue.query(q=q, filters=filters, limit=MAX_LIMIT)
+    while len(records) < total:
+        more, _, _ = catalogue.query(q=q, filters=filters, limit=MAX_LIMIT, offset=len(records))
+        if not more:
+            break
+        records += more
+    return sort_records(records, sort)[offset : offset + limit], total, facets
+
+
 def _list(
-    request: Request, catalogue: CatalogueService, q: str | None, limit: int, offset: int, fmt: str
+    request: Request,
+    catalogue: CatalogueService,
+    q: str | None,
+    limit: int,
+    offset: int,
+    fmt: str,
+    sort: str | None = None,
 ) -> Response:
     filters = filters_from(request)
-    records, total, facets = catalogue.query(q=q, filters=filters, limit=limit, offset=offset)
+    records, total, facets = sorted_query(
+        catalogue, q=q, filters=filters, sort=sort, limit=limit, offset=offset
+    )
     if fmt == "csv":
         return to_csv(records)
     return JSONResponse(
@@ -174,8 +199,9 @@ def interventions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100000)] = 0,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    sort: Annotated[str | None, Query(pattern=SORT_PATTERN)] = None,
 ) -> Response:
-    return _list(request, catalogue, q, limit, offset, format)
+    return _list(request, catalogue, q, limit, offset, format, sort)
 
 
 @router.get("/interventions.csv", summary="The same list as CSV")
@@ -185,8 +211,9 @@ def interventions_csv(
     q: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     offset: Annotated[int, Query(ge=0, le=100000)] = 0,
+    sort: Annotated[str | None, Query(pattern=SORT_PATTERN)] = None,
 ) -> Response:
-    return _list(request, catalogue, q, limit, offset, "csv")
+    return _list(request, catalogue, q, limit, offset, "csv", sort)
 
 
 @router.get("/interventions/{intervention_id}")

@@ -1,41 +1,382 @@
-"""Server-rendered pages: home, search, the document list and the document reader."""
+"""Server-rendered pages: home, search, the intervention catalogue, the document list and the document reader."""
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import InvalidInput
+from kb.models import Document, QueryLog, SearchResponse
+from kb.taxonomy import Taxonomy
+from kb.vocabulary import Vocabulary, expand_query
+from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records
+from search.lexical import STOPWORDS, TOKEN, normalise_for_tokens, tokenize
+from search.service import SearchService
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
+from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 PAGE_SIZE = 10
+CATALOGUE_PAGE_SIZE = 50
+SEARCH_INTERVENTIONS = 5
 EXAMPLES = [
     "reducing emergency admissions from care homes",
     "social prescribing",
     "DToC",
     "single point of access",
 ]
+LEGENDS = {
+    "care_model": "Care model",
+    "intervention_type": "Intervention type",
+    "population": "Population",
+    "setting": "Setting",
+    "enabler": "Enabler",
+    "outcome_measure": "Outcome measure",
+    "evidence_level": "Evidence level",
+}
+HOME_BROWSE = ("care_model", "intervention_type", "population", "outcome_measure")
+SORT_COLUMNS = {"title": "Title", "site": "Site", "evidence_level": "Evidence level", "results": "Results"}
+SEARCH_SORTS = {"": "Relevance", "-evidence_level": "Evidence level, strongest first"}
 
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+# --- URLs for every filter state ---------------------------------------------------------
+
+
+def filter_pairs(filters: Filters) -> list[tuple[str, str]]:
+    """The query-string pairs that reproduce these filters (one pair per value, so each can be removed)."""
+    pairs = [(name, value) for name, values in filters.values.items() for value in values]
+    pairs += [
+        (name, getattr(filters, name)) for name in ("site", "programme", "origin") if getattr(filters, name)
+    ]
+    if filters.has_results is not None:
+        pairs.append(("has_results", "true" if filters.has_results else "false"))
+    return pairs
+
+
+def url(path: str, pairs: list[tuple[str, str]]) -> str:
+    pairs = [(k, v) for k, v in pairs if v not in (None, "")]
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def filter_label(taxonomy: Taxonomy, name: str, value: str) -> str:
+    if name in LEGENDS:
+        terms = {t.id: t.label for t in taxonomy.dimensions.get(name, ())}
+        label = terms.get(value, value)
+        return f"Level {value}: {label}" if name == "evidence_level" else label
+    if name == "has_results":
+        return "With measured results" if value == "true" else "Without measured results"
+    return f"{name.capitalize()}: {value}"
+
+
+def facet_groups(
+    facets: dict[str, list[dict]], *, path: str, keep: list[tuple[str, str]], active: list[tuple[str, str]]
+) -> list[dict]:
+    """Each dimension's values with their counts and the URL that adds (or, when chosen, removes) that filter."""
+    groups = []
+    for dimension in (*DIMENSIONS, "evidence_level"):
+        values = []
+        for facet in facets.get(dimension, []):
+            pair = (dimension, facet["id"])
+            chosen = pair in active
+            others = [p for p in active if p != pair]
+            label = (
+                f"Level {facet['id']}: {facet['label']}" if dimension == "evidence_level" else facet["label"]
+            )
+            values.append(
+                {
+                    "label": label,
+                    "count": facet["count"],
+                    "active": chosen,
+                    "url": url(path, keep + (others if chosen else [*active, pair])),
+                }
+            )
+        if values:
+            groups.append({"dimension": dimension, "legend": LEGENDS[dimension], "values": values})
+    return groups
+
+
+# --- the catalogue table ----------------------------------------------------------------
+
+
+def table_row(record: Record, taxonomy: Taxonomy) -> dict:
+    def labels(dimension: str) -> list[str]:
+        return [
+            t["label"]
+            for t in record.tags
+            if t["dimension"] == dimension and t["confidence"] >= MIN_TAG_CONFIDENCE
+        ]
+
+    row = record.row
+    return {
+        "id": row.id,
+        "title": row.title,
+        "site": row.site,
+        "programme": row.programme,
+        "intervention_types": labels("intervention_type"),
+        "population": labels("population"),
+        "evidence_level": row.evidence_level,
+        "evidence_label": filter_label(taxonomy, "evidence_level", row.evidence_level),
+        "results": [result_figure(o, taxonomy) for o in record.outcomes if o["kind"] == "result"],
+    }
+
+
+def result_figure(outcome: dict, taxonomy: Taxonomy) -> dict:
+    """A result as the page words it: the figure, its measure's label, its direction and any baseline, so
+    "reduced from 12% to 9%" never reads as a 9% reduction."""
+    measure = str(outcome.get("measure") or "")
+    term = taxonomy.resolve("outcome_measure", measure) if measure else None
+    label = term.label if term else measure.replace("-", " ")
+    return {
+        "figure": outcome["figure"],
+        "label": label,
+        "direction": str(outcome.get("direction") or ""),
+        "baseline": str(outcome.get("baseline") or ""),
+    }
+
+
+def sort_headers(path: str, keep: list[tuple[str, str]], sort: str) -> dict[str, dict]:
+    """For each sortable column: the URL that sorts by it (again: the other way), and its aria-sort state."""
+    headers = {}
+    for column, label in SORT_COLUMNS.items():
+        state = "ascending" if sort == column else "descending" if sort == f"-{column}" else None
+        first = f"-{column}" if column in ("evidence_level", "results") else column  # strongest first
+        next_sort = column if state == "descending" else f"-{column}" if state == "ascending" else first
+        headers[column] = {"label": label, "state": state, "url": url(path, [*keep, ("sort", next_sort)])}
+    return headers
+
+
+# --- spelling and broader queries for search ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorpusWords:
+    """The unstemmed words of the passages, most frequent first, and how many passages hold each stem."""
+
+    words: list[str]
+    passages_with: Counter[str]
+
+
+_corpus_words: dict[str, CorpusWords] = {}
+_corpus_lock = threading.Lock()
+
+
+def corpus_words(session: Session, search: SearchService) -> CorpusWords | None:
+    """Built from the passage texts once per index generation (keyed by the lexical index's corpus hash)."""
+    if search.lexical is None or search.lexical.retriever is None:
+        return None
+    key = search.lexical.manifest.corpus_hash
+    with _corpus_lock:
+        if key not in _corpus_words:
+            word_counts: Counter[str] = Counter()
+            passages_with: Counter[str] = Counter()
+            stem_of: dict[str, str] = {}
+            for row in repo.index_rows(session=session):
+                words = {
+                    w
+                    for w in TOKEN.findall(normalise_for_tokens(f"{row.heading}\n{row.text}"))
+                    if w not in STOPWORDS and len(w) > 2 and not any(c.isdigit() for c in w)
+                }
+                word_counts.update(words)
+                for word in words:
+                    if word not in stem_of:
+                        stem_of[word] = (tokenize(word) or [word])[0]
+                passages_with.update({stem_of[w] for w in words})
+            _corpus_words.clear()  # only the current generation is worth keeping
+            _corpus_words[key] = CorpusWords([w for w, _ in word_counts.most_common()], passages_with)
+        return _corpus_words[key]
+
+
+def query_words(q: str) -> list[str]:
+    return [w for w in TOKEN.findall(normalise_for_tokens(q)) if w not in STOPWORDS]
+
+
+def spelling_suggestion(q: str, *, known: dict, words: list[str], vocabulary: Vocabulary) -> str | None:
+    """The query with each word the index does not know replaced by the closest corpus word (edit distance
+    1, or 2 for longer words), or None when every word is known or nothing is close."""
+    corrected, changed = q, False
+    for word in query_words(q):
+        if len(word) < 4 or any(c.isdigit() for c in word):
+            continue
+        stems = tokenize(word)
+        if not stems or stems[0] in known or expand_query(word, vocabulary):
+            continue  # indexed, or an acronym or synonym the vocabulary spells out
+        match = process.extractOne(
+            word, words, scorer=Levenshtein.distance, score_cutoff=1 if len(word) < 6 else 2
+        )
+        if match:
+            pattern = re.compile(rf"(?<![\w&]){re.escape(word)}(?![\w&])", re.IGNORECASE)
+            corrected, changed = pattern.sub(match[0], corrected), True
+    return corrected if changed and corrected.lower() != q.lower() else None
+
+
+def broader_queries(q: str, *, corpus: CorpusWords | None, expansions: list[str]) -> list[str]:
+    """Queries likely to find more: this one without its least common word, and the vocabulary's synonyms."""
+    out: list[str] = []
+    words = [w for w in query_words(q) if len(w) > 1]
+    if len(words) > 1 and corpus is not None:
+
+        def passages_with(word: str) -> int:
+            return corpus.passages_with.get((tokenize(word) or [word])[0], 0)
+
+        rarest = min(reversed(words), key=passages_with)
+        rest = [w for w in words if w != rarest]
+        if any(passages_with(w) for w in rest):  # only worth offering if kb holds the words left
+            out.append(" ".join(rest))
+    out += [e for e in expansions[:4] if e.lower() != q.lower()]
+    return list(dict.fromkeys(o for o in out if o))
+
+
+def record_query(engine: Engine, *, query: str, results: int, interventions: int) -> None:
+    """Log a search for curators in its own short transaction; a failure is logged, never raised."""
+    try:
+        with Session(engine) as session:
+            session.add(QueryLog(query=query[:500], results=results, interventions=interventions))
+            session.commit()
+    except Exception:  # why: losing one log line must never cost the reader their search
+        log.warning("could not record the query %r", query[:80], exc_info=True)
+
+
+def recent_documents(*, session: Session, limit: int) -> list[dict]:
+    """The most recently added documents, without their text.
+
+    Why here and not kb/repo.py: this change may only touch the page module; it belongs beside list_documents."""
+    statement = (
+        select(Document.id, Document.title, Document.source, Document.passage_count, Document.created_at)  # type: ignore[call-overload]
+        .order_by(Document.created_at.desc(), Document.id.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+    )
+    keys = ("id", "title", "source", "passage_count", "created_at")
+    return [dict(zip(keys, row, strict=True)) for row in session.exec(statement)]
+
+
+def search_extras(
+    request: Request,
+    *,
+    search: SearchService,
+    catalogue: CatalogueService,
+    session: Session,
+    response: SearchResponse,
+    sort: str,
+) -> dict:
+    """What the search page shows beside the passages: matching interventions and their facets, a spelling
+    suggestion, and broader queries for when kb holds little on the question."""
+    taxonomy = request.app.state.taxonomy
+    records, total, facets = catalogue.query(q=response.query, limit=SEARCH_INTERVENTIONS)
+    _, with_results, _ = catalogue.query(q=response.query, filters=Filters(has_results=True), limit=1)
+    corpus = corpus_words(session, search)
+    suggestion = None
+    if corpus is not None and search.lexical is not None and search.lexical.retriever is not None:
+        suggestion = spelling_suggestion(
+            response.query,
+            known=search.lexical.retriever.vocab_dict,
+            words=corpus.words,
+            vocabulary=search.vocabulary,
+        )
+    return {
+        "interventions": [table_row(r, taxonomy) for r in sort_records(records, sort or None)],
+        "intervention_total": total,
+        "with_results": with_results,
+        "catalogue_url": url("/catalogue", [("q", response.query), ("sort", sort)]),
+        "facet_groups": facet_groups(facets, path="/catalogue", keep=[("q", response.query)], active=[]),
+        "suggestion": suggestion,
+        "broader": broader_queries(response.query, corpus=corpus, expansions=response.expansions),
+    }
+
+
+def catalogue_context(
+    taxonomy: Taxonomy,
+    *,
+    q: str,
+    sort: str,
+    page: int,
+    filters: Filters,
+    found: tuple[list[Record], int, dict[str, list[dict]]],
+) -> dict:
+    """Everything the catalogue page shows for one filter state, with a URL for every change to it."""
+    records, total, facets = found
+    offset = (page - 1) * CATALOGUE_PAGE_SIZE
+    active = filter_pairs(filters)
+    keep = [("q", q.strip())]
+    state = [*keep, *active, ("sort", sort)]
+    rows_query = [*state, ("limit", str(CATALOGUE_PAGE_SIZE)), ("offset", str(offset))]
+    pages = max(1, math.ceil(total / CATALOGUE_PAGE_SIZE))
+    return {
+        "q": q,
+        "sort": sort,
+        "rows": [table_row(r, taxonomy) for r in records],
+        "total": total,
+        "offset": offset,
+        "page": page,
+        "pages": pages,
+        "previous_url": url("/catalogue", [*state, ("page", str(page - 1))]) if page > 1 else None,
+        "next_url": url("/catalogue", [*state, ("page", str(page + 1))]) if page < pages else None,
+        "headers": sort_headers("/catalogue", [*keep, *active], sort),
+        "facet_groups": facet_groups(facets, path="/catalogue", keep=[*keep, ("sort", sort)], active=active),
+        "removals": [
+            {
+                "label": filter_label(taxonomy, name, value),
+                "legend": LEGENDS.get(name, name.replace("_", " ").capitalize()),
+                "url": url("/catalogue", [*keep, ("sort", sort), *(p for p in active if p != (name, value))]),
+            }
+            for name, value in active
+        ],
+        "hidden": [p for p in active if p[0] != "evidence_level" and p != ("has_results", "true")],
+        "evidence_levels": taxonomy.dimensions.get("evidence_level", ()),
+        "chosen_levels": filters.values.get("evidence_level", []),
+        "has_results": filters.has_results,
+        "sort_columns": SORT_COLUMNS,
+        "csv_url": url("/api/interventions.csv", rows_query),
+        "json_url": url("/api/interventions", rows_query),
+        "clear_url": url("/catalogue", keep),
+    }
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep) -> HTMLResponse:
+def home(request: Request, session: SessionDep, catalogue: CatalogueDep) -> HTMLResponse:
+    _, intervention_count, facets = catalogue.query(limit=1)
+    browse = [
+        {
+            "legend": LEGENDS[dimension],
+            "values": [
+                {"label": f["label"], "count": f["count"], "url": url("/catalogue", [(dimension, f["id"])])}
+                for f in facets.get(dimension, [])
+            ],
+        }
+        for dimension in HOME_BROWSE
+    ]
     return render(
         request,
         "home.html",
         {
-            "documents": repo.list_documents(session=session, limit=200),
+            "recent": recent_documents(session=session, limit=8),
             "document_count": repo.count_documents(session=session),
             "passage_count": repo.count_passages(session=session),
+            "intervention_count": intervention_count,
+            "browse": browse,
             "examples": EXAMPLES,
         },
     )
@@ -45,19 +386,70 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
 def search_page(
     request: Request,
     search: SearchDep,
+    catalogue: CatalogueDep,
+    session: SessionDep,
     q: Annotated[str, Query(max_length=500)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     document: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    sort: Annotated[str, Query(pattern="^(-evidence_level)?$")] = "",
 ) -> HTMLResponse:
-    context: dict = {"q": q, "page": page, "document": document, "response": None, "error": None}
+    context: dict = {
+        "q": q,
+        "page": page,
+        "document": document,
+        "sort": sort,
+        "sorts": SEARCH_SORTS,
+        "response": None,
+        "error": None,
+        "interventions": [],
+        "intervention_total": 0,
+        "with_results": 0,
+        "facet_groups": [],
+        "suggestion": None,
+        "broader": [],
+    }
     if q.strip():
         try:
-            context["response"] = search.search(
+            context["response"] = response = search.search(
                 q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, document_id=document
             )
         except InvalidInput as err:
             context["error"] = err.message
+    if context["response"] is not None:
+        context |= search_extras(
+            request, search=search, catalogue=catalogue, session=session, response=response, sort=sort
+        )
+        if page == 1:  # later pages of the same search are not new questions
+            record_query(
+                request.app.state.engine,
+                query=response.query,
+                results=response.total,
+                interventions=context["intervention_total"],
+            )
     return render(request, "search.html", context, status_code=422 if context["error"] else 200)
+
+
+@router.get("/catalogue", response_class=HTMLResponse)
+def catalogue_page(
+    request: Request,
+    catalogue: CatalogueDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+    sort: Annotated[str, Query(pattern=f"({SORT_PATTERN})|^$")] = "",
+    page: Annotated[int, Query(ge=1, le=2000)] = 1,
+) -> HTMLResponse:
+    filters = filters_from(request)
+    records, total, facets = sorted_query(
+        catalogue,
+        q=q.strip() or None,
+        filters=filters,
+        sort=sort or None,
+        limit=CATALOGUE_PAGE_SIZE,
+        offset=(page - 1) * CATALOGUE_PAGE_SIZE,
+    )
+    context = catalogue_context(
+        request.app.state.taxonomy, q=q, sort=sort, page=page, filters=filters, found=(records, total, facets)
+    )
+    return render(request, "catalogue.html", context)
 
 
 @router.get("/documents", response_class=HTMLResponse)
