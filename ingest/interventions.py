@@ -434,7 +434,7 @@ def describe(
         body[len(heading) :] if heading and body.startswith(heading) else body
     )  # "9 15 MIN CARE…" is no figure
     outcomes = extract_outcomes(measured, site=site or None, section_kind=unit.section.kind)
-    sentences = _sentences(body)
+    sentences = _sentences(measured)
     in_a_plan = any(PLAN_DOCUMENT.search(part) for part in unit.section.path[:2])
     level, confidence = grade_evidence(body, outcomes, in_a_plan=in_a_plan)
     tags = tag_text(body, unit.title, taxonomy)
