@@ -361,6 +361,17 @@ class CatalogueService:
             return self.records[record.hidden_by]
         return record
 
+    def for_document(self, document_id: int) -> list[Record]:
+        """The interventions found in a document (a merged one once, as the record it was merged into)."""
+        self.ensure_fresh()
+        found: dict[int, Record] = {}
+        for key in self.records:
+            record = self.records[key]
+            if record.row.document_id == document_id:
+                shown = self.records[record.hidden_by] if record.hidden_by is not None else record
+                found.setdefault(shown.row.id, shown)  # type: ignore[arg-type]
+        return list(found.values())
+
     def comparable(self, intervention_id: int, *, limit: int = 5) -> list[tuple[Record, float, str]]:
         """The most similar other interventions, by content, shared tags and context, each with the reason."""
         record = self.get(intervention_id)

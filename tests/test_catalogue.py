@@ -244,3 +244,11 @@ def test_a_curated_record_takes_precedence_over_the_automatic_one(client, settin
     assert any(
         "navigator" in r["title"].lower() for r in records
     )  # the other intervention stays its own record
+
+
+def test_the_reader_lists_the_interventions_found_in_the_document(catalogue_client):
+    documents = catalogue_client.get("/api/documents").json()["results"]
+    kent = next(d for d in documents if d["source"] == "kent.txt")
+    page = catalogue_client.get(f"/documents/{kent['id']}").text
+    assert "Interventions found in this document" in page
+    assert "Integrated discharge team" in page and 'href="/interventions/' in page

@@ -139,8 +139,26 @@ def test_search_shows_interventions_before_passages(site):
     first_intervention = page.index('href="/interventions/')
     assert interventions < first_intervention < passages
     assert "discharge team</mark>" in page and 'class="breadcrumb"' in page
-    assert "<legend>Intervention type</legend>" in page and 'href="/catalogue?q=discharge+team&amp;' in page
+    assert "<legend>Intervention type</legend>" in page and 'href="/search?q=discharge+team&amp;' in page
     assert "Did you mean" not in page
+
+
+def test_a_search_facet_narrows_the_interventions_and_can_be_removed(site):
+    import re
+
+    page = site.get("/search", params={"q": "discharge team"}).text
+    link = re.search(
+        r'<a href="(/search\?q=discharge\+team&amp;[^"]*?intervention_type=[^"]+)">([^<]+?) <span class="count">\((\d+)',
+        page,
+    )
+    assert link, "no intervention-type facet link"
+    href, count = link.group(1).replace("&amp;", "&"), int(link.group(3))
+    narrowed = site.get(href).text
+    assert "Remove" in narrowed and "Clear all filters" in narrowed
+    shown = len(re.findall(r'<li class="intervention-result', narrowed)) or narrowed.count(
+        'href="/interventions/'
+    )
+    assert 1 <= shown <= count
 
 
 def test_search_can_order_interventions_by_evidence(site):

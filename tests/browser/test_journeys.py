@@ -117,14 +117,17 @@ def test_search_facet_intervention_citation_and_back(page: Page):
     assert "care home admissions" in page.get_by_role("status").inner_text()
     assert intervention_links(page, ".intervention-list")
 
-    count = apply_first_facet(page)
-    assert urlsplit(page.url).path == "/catalogue"
+    facet = page.locator("main .facet-panel a[href*='/search?']").first
+    count = int(re.search(r"\((\d+)", facet.inner_text()).group(1))
+    facet.click()
+    page.wait_for_url(re.compile(r"/search\?"))
     assert parse_qs(urlsplit(page.url).query)["q"] == ["care home admissions"]
-    shown = catalogue_rows_shown(page)
+    assert page.locator(".active-filters a", has_text="Remove").count() == 1  # shown, and removable
+    shown = intervention_links(page, ".intervention-list")
     assert 0 < len(shown) <= count
 
     intervention_id, title = shown[0]
-    page.locator(f".catalogue-table a[href='/interventions/{intervention_id}']").click()
+    page.locator(f".intervention-list a[href='/interventions/{intervention_id}']").click()
     page.wait_for_url(f"**/interventions/{intervention_id}")
     assert page.get_by_role("heading", level=1).inner_text().strip() == title
     intervention_url = page.url
@@ -164,7 +167,11 @@ def test_catalogue_filter_then_csv_has_exactly_the_rows_shown(page: Page):
 def test_compare_two_interventions_chosen_from_the_catalogue(page: Page):
     page.goto("/catalogue")
     (first_id, first_title), (second_id, second_title) = catalogue_rows_shown(page)[:2]
-    page.goto(f"/compare?ids={first_id},{second_id}")
+    page.get_by_label(f"Compare {first_title}", exact=True).check()
+    page.get_by_label(f"Compare {second_title}", exact=True).check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    assert parse_qs(urlsplit(page.url).query)["ids"] == [str(first_id), str(second_id)]
     header = page.get_by_role("table").locator("thead")
     assert (
         header.get_by_role("link", name=first_title, exact=True).get_attribute("href")

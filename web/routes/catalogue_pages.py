@@ -270,7 +270,10 @@ def compare_page(
     catalogue: CatalogueDep,
     ids: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    records = records_for_comparison(catalogue, parse_ids(ids))
+    # ids=1,2 from a link, or ids=1&ids=2 from the catalogue's checkboxes
+    records = records_for_comparison(
+        catalogue, parse_ids(",".join(request.query_params.getlist("ids")) or ids)
+    )
     taxonomy, titles = request.app.state.taxonomy, document_titles(session, records)
     return render(
         request, "compare.html", {"columns": [compare_column(taxonomy, r, titles) for r in records]}

@@ -8,7 +8,7 @@ import math
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -282,8 +282,12 @@ def search_extras(
     """What the search page shows beside the passages: matching interventions and their facets, a spelling
     suggestion, and broader queries for when kb holds little on the question."""
     taxonomy = request.app.state.taxonomy
-    records, total, facets = catalogue.query(q=response.query, limit=SEARCH_INTERVENTIONS)
-    _, with_results, _ = catalogue.query(q=response.query, filters=Filters(has_results=True), limit=1)
+    filters = filters_from(request)
+    active = filter_pairs(filters)
+    records, total, facets = catalogue.query(q=response.query, filters=filters, limit=SEARCH_INTERVENTIONS)
+    _, with_results, _ = catalogue.query(
+        q=response.query, filters=replace(filters, has_results=True), limit=1
+    )
     corpus = corpus_words(session, search)
     suggestion = None
     if corpus is not None and search.lexical is not None and search.lexical.retriever is not None:
@@ -293,12 +297,23 @@ def search_extras(
             words=corpus.words,
             vocabulary=search.vocabulary,
         )
+    keep = [("q", response.query), ("sort", sort)]
     return {
         "interventions": [table_row(r, taxonomy) for r in sort_records(records, sort or None)],
         "intervention_total": total,
         "with_results": with_results,
-        "catalogue_url": url("/catalogue", [("q", response.query), ("sort", sort)]),
-        "facet_groups": facet_groups(facets, path="/catalogue", keep=[("q", response.query)], active=[]),
+        "catalogue_url": url("/catalogue", [("q", response.query), *active, ("sort", sort)]),
+        "facet_groups": facet_groups(facets, path="/search", keep=keep, active=active),
+        "removals": [
+            {
+                "label": filter_label(taxonomy, name, value),
+                "legend": LEGENDS.get(name, name.replace("_", " ").capitalize()),
+                "url": url("/search", [*keep, *(p for p in active if p != (name, value))]),
+            }
+            for name, value in active
+        ],
+        "clear_url": url("/search", keep),
+        "active": active,
         "suggestion": suggestion,
         "broader": broader_queries(response.query, corpus=corpus, expansions=response.expansions),
     }
@@ -459,7 +474,10 @@ def documents_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
 def document_page(
-    request: Request, session: SessionDep, document_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    request: Request,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    document_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> HTMLResponse:
     doc = repo.get_document_or_raise(session=session, document_id=document_id)
     outline = repo.document_outline(doc)
@@ -473,5 +491,8 @@ def document_page(
             "blocks": reader_blocks(doc.text, outline, passages),
             "metadata": json.loads(doc.metadata_json),
             "contacts": json.loads(doc.contacts_json),
+            "interventions": [
+                table_row(r, request.app.state.taxonomy) for r in catalogue.for_document(document_id)
+            ],
         },
     )
