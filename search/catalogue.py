@@ -409,11 +409,11 @@ class CatalogueService:
         return "; ".join(parts) or "similar description"
 
 
-SORT_KEYS = ("title", "site", "evidence_level", "results")
+SORT_KEYS = ("title", "site", "evidence_level", "results", "added")
 
 
 def sort_records(records: list[Record], sort: str | None) -> list[Record]:
-    """The records in the order `sort` names ("title", "site", "evidence_level" or "results", "-" first for
+    """The records in the order `sort` names ("title", "site", "evidence_level", "results" or "added", "-" for
     descending); ties keep their given order. No sort gives the records back as they came (relevance or id).
     Raises InvalidInput for an unknown sort key."""
     if not sort:
@@ -425,6 +425,7 @@ def sort_records(records: list[Record], sort: str | None) -> list[Record]:
         "site": lambda r: r.row.site.casefold(),
         "evidence_level": lambda r: int(r.row.evidence_level) if r.row.evidence_level.isdigit() else -1,
         "results": lambda r: sum(1 for o in r.outcomes if o["kind"] == "result"),
+        "added": lambda r: (r.row.updated_at.isoformat() if r.row.updated_at else "", r.row.id or 0),
     }
     if name not in keys:
         raise InvalidInput(f"sort must be one of {', '.join(SORT_KEYS)} (with - for descending).")

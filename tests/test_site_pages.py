@@ -212,3 +212,11 @@ def test_home_has_counts_browse_links_and_recent_documents(site):
     href, _, count = next(item for item in FACET_LINK.findall(page) if "intervention_type=" in item[0])
     assert len(row_ids(site.get(html.unescape(href)).text)) == int(count)
     assert "Recently added documents" in page and "kent.txt" in page and "islington.txt" in page
+
+
+def test_sorting_by_date_added(site):
+    assert site.get("/catalogue", params={"sort": "-added"}).status_code == 200
+    page = site.get("/search", params={"q": "discharge team", "sort": "-added"})
+    assert page.status_code == 200 and "Date added, newest first" in page.text
+    listed = site.get("/api/interventions", params={"sort": "-added", "limit": 100}).json()["results"]
+    assert listed

@@ -17,7 +17,7 @@ from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, R
 from web.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
-SORT_PATTERN = "^-?(title|site|evidence_level|results)$"
+SORT_PATTERN = "^-?(title|site|evidence_level|results|added)$"
 CSV_COLUMNS = [
     "id",
     "title",

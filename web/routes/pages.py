@@ -52,8 +52,18 @@ LEGENDS = {
     "evidence_level": "Evidence level",
 }
 HOME_BROWSE = ("care_model", "intervention_type", "population", "outcome_measure")
-SORT_COLUMNS = {"title": "Title", "site": "Site", "evidence_level": "Evidence level", "results": "Results"}
-SEARCH_SORTS = {"": "Relevance", "-evidence_level": "Evidence level, strongest first"}
+SORT_COLUMNS = {
+    "title": "Title",
+    "site": "Site",
+    "evidence_level": "Evidence level",
+    "results": "Results",
+    "added": "Date added",
+}
+SEARCH_SORTS = {
+    "": "Relevance",
+    "-evidence_level": "Evidence level, strongest first",
+    "-added": "Date added, newest first",
+}
 
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -406,7 +416,7 @@ def search_page(
     q: Annotated[str, Query(max_length=500)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     document: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    sort: Annotated[str, Query(pattern="^(-evidence_level)?$")] = "",
+    sort: Annotated[str, Query(pattern="^(-evidence_level|-added)?$")] = "",
 ) -> HTMLResponse:
     context: dict = {
         "q": q,
