@@ -29,7 +29,7 @@ from kb.vocabulary import Vocabulary, load_vocabulary
 log = logging.getLogger(__name__)
 # Bumped whenever parsing, cleaning, structure or splitting changes what a file turns into, so that
 # re-ingesting an unchanged file under a new pipeline re-processes it instead of reporting "unchanged".
-PIPELINE_VERSION = "2"  # 2: intervention records
+PIPELINE_VERSION = "3"  # 2: intervention records; 3: refined units, sites and summaries
 
 
 def fingerprint(data: bytes) -> str:
