@@ -19,6 +19,7 @@ from kb.models import (
     IngestRun,
     Intervention,
     Passage,
+    QueryLog,
     utcnow,
 )
 
@@ -189,6 +190,23 @@ def index_rows(*, session: Session) -> list[IndexRow]:
         .order_by(Passage.id)
     )
     return [IndexRow(*row) for row in session.exec(statement)]
+
+
+def recent_documents(*, session: Session, limit: int) -> list[dict]:
+    """The most recently added documents, without their text."""
+    statement = (
+        select(Document.id, Document.title, Document.source, Document.passage_count, Document.created_at)  # type: ignore[call-overload]
+        .order_by(Document.created_at.desc(), Document.id.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+    )
+    keys = ("id", "title", "source", "passage_count", "created_at")
+    return [dict(zip(keys, row, strict=True)) for row in session.exec(statement)]
+
+
+def record_query(*, session: Session, query: str, results: int, interventions: int) -> None:
+    """Keep a search for the curators' analytics."""
+    session.add(QueryLog(query=query[:500], results=results, interventions=interventions))
+    session.commit()
 
 
 # --- cached vectors --------------------------------------------------------------------

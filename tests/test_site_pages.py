@@ -196,7 +196,7 @@ def test_every_search_is_logged_and_logging_never_breaks_search(site, monkeypatc
     def broken(**_):
         raise RuntimeError("the log table is locked")
 
-    monkeypatch.setattr("web.routes.pages.QueryLog", broken)
+    monkeypatch.setattr("kb.repo.QueryLog", broken)
     assert site.get("/search", params={"q": "discharge"}).status_code == 200
 
 

@@ -5,28 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
-import threading
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import Document, QueryLog, SearchResponse
+from kb.models import SearchResponse
 from kb.taxonomy import Taxonomy
-from kb.vocabulary import Vocabulary, expand_query
 from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records
-from search.lexical import STOPWORDS, TOKEN, normalise_for_tokens, tokenize
 from search.service import SearchService
+from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
 from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
@@ -179,105 +173,13 @@ def sort_headers(path: str, keep: list[tuple[str, str]], sort: str) -> dict[str,
 # --- spelling and broader queries for search ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class CorpusWords:
-    """The unstemmed words of the passages, most frequent first, and how many passages hold each stem."""
-
-    words: list[str]
-    passages_with: Counter[str]
-
-
-_corpus_words: dict[str, CorpusWords] = {}
-_corpus_lock = threading.Lock()
-
-
-def corpus_words(session: Session, search: SearchService) -> CorpusWords | None:
-    """Built from the passage texts once per index generation (keyed by the lexical index's corpus hash)."""
-    if search.lexical is None or search.lexical.retriever is None:
-        return None
-    key = search.lexical.manifest.corpus_hash
-    with _corpus_lock:
-        if key not in _corpus_words:
-            word_counts: Counter[str] = Counter()
-            passages_with: Counter[str] = Counter()
-            stem_of: dict[str, str] = {}
-            for row in repo.index_rows(session=session):
-                words = {
-                    w
-                    for w in TOKEN.findall(normalise_for_tokens(f"{row.heading}\n{row.text}"))
-                    if w not in STOPWORDS and len(w) > 2 and not any(c.isdigit() for c in w)
-                }
-                word_counts.update(words)
-                for word in words:
-                    if word not in stem_of:
-                        stem_of[word] = (tokenize(word) or [word])[0]
-                passages_with.update({stem_of[w] for w in words})
-            _corpus_words.clear()  # only the current generation is worth keeping
-            _corpus_words[key] = CorpusWords([w for w, _ in word_counts.most_common()], passages_with)
-        return _corpus_words[key]
-
-
-def query_words(q: str) -> list[str]:
-    return [w for w in TOKEN.findall(normalise_for_tokens(q)) if w not in STOPWORDS]
-
-
-def spelling_suggestion(q: str, *, known: dict, words: list[str], vocabulary: Vocabulary) -> str | None:
-    """The query with each word the index does not know replaced by the closest corpus word (edit distance
-    1, or 2 for longer words), or None when every word is known or nothing is close."""
-    corrected, changed = q, False
-    for word in query_words(q):
-        if len(word) < 4 or any(c.isdigit() for c in word):
-            continue
-        stems = tokenize(word)
-        if not stems or stems[0] in known or expand_query(word, vocabulary):
-            continue  # indexed, or an acronym or synonym the vocabulary spells out
-        match = process.extractOne(
-            word, words, scorer=Levenshtein.distance, score_cutoff=1 if len(word) < 6 else 2
-        )
-        if match:
-            pattern = re.compile(rf"(?<![\w&]){re.escape(word)}(?![\w&])", re.IGNORECASE)
-            corrected, changed = pattern.sub(match[0], corrected), True
-    return corrected if changed and corrected.lower() != q.lower() else None
-
-
-def broader_queries(q: str, *, corpus: CorpusWords | None, expansions: list[str]) -> list[str]:
-    """Queries likely to find more: this one without its least common word, and the vocabulary's synonyms."""
-    out: list[str] = []
-    words = [w for w in query_words(q) if len(w) > 1]
-    if len(words) > 1 and corpus is not None:
-
-        def passages_with(word: str) -> int:
-            return corpus.passages_with.get((tokenize(word) or [word])[0], 0)
-
-        rarest = min(reversed(words), key=passages_with)
-        rest = [w for w in words if w != rarest]
-        if any(passages_with(w) for w in rest):  # only worth offering if kb holds the words left
-            out.append(" ".join(rest))
-    out += [e for e in expansions[:4] if e.lower() != q.lower()]
-    return list(dict.fromkeys(o for o in out if o))
-
-
 def record_query(engine: Engine, *, query: str, results: int, interventions: int) -> None:
     """Log a search for curators in its own short transaction; a failure is logged, never raised."""
     try:
         with Session(engine) as session:
-            session.add(QueryLog(query=query[:500], results=results, interventions=interventions))
-            session.commit()
+            repo.record_query(session=session, query=query, results=results, interventions=interventions)
     except Exception:  # why: losing one log line must never cost the reader their search
         log.warning("could not record the query %r", query[:80], exc_info=True)
-
-
-def recent_documents(*, session: Session, limit: int) -> list[dict]:
-    """The most recently added documents, without their text.
-
-    Why here and not kb/repo.py: this change may only touch the page module; it belongs beside list_documents."""
-    statement = (
-        select(Document.id, Document.title, Document.source, Document.passage_count, Document.created_at)  # type: ignore[call-overload]
-        .order_by(Document.created_at.desc(), Document.id.desc())  # type: ignore[attr-defined]
-        .limit(limit)
-    )
-    keys = ("id", "title", "source", "passage_count", "created_at")
-    return [dict(zip(keys, row, strict=True)) for row in session.exec(statement)]
 
 
 def search_extras(
@@ -397,7 +299,7 @@ def home(request: Request, session: SessionDep, catalogue: CatalogueDep) -> HTML
         request,
         "home.html",
         {
-            "recent": recent_documents(session=session, limit=8),
+            "recent": repo.recent_documents(session=session, limit=8),
             "document_count": repo.count_documents(session=session),
             "passage_count": repo.count_passages(session=session),
             "intervention_count": intervention_count,
