@@ -1,0 +1,31 @@
+"""What every cleaning rule shares: the removal log, the rule signature and the cross-rule patterns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Log:
+    """What the rules took out of the body, so no fact is silently lost."""
+
+    contacts: list[str] = field(default_factory=list)
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+    def drop(self, rule: str, text: str) -> None:
+        if text.strip():
+            self.dropped.append((rule, text))
+
+
+Lines = list[str]
+Rule = Callable[[Lines, Log], Lines]
+
+TERMINAL_RE = re.compile(r"[.!?:;][\"')\]]*$")
+# Words the seed brochures use as fixed profile headings; a page stamp glued to one is not a figure.
+HEADING_WORDS = frozenset({"AIM", "AIMS", "OUTLINE", "PARTNERS", "POPULATION", "CONTACT"})
+
+
+def is_table_row(line: str) -> bool:
+    return "\t" in line

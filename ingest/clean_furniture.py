@@ -1,0 +1,287 @@
+"""Page-furniture rules: drop contents pages, page numbers, running headers, boilerplate and residue."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ingest.clean_common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
+
+_CONTENTS_HEADING_RE = re.compile(r"^(table of )?contents[.\s]*$", re.IGNORECASE)
+_PAGE_CELL_RE = re.compile(r"^\d{1,3}$")
+_DOT_LEADER_ENTRY_RE = re.compile(r"\.{3,}\s*\d{1,3}$")
+_SPACE_PAGE_ENTRY_RE = re.compile(r"^\S.{1,150}[^.\s] \d{1,3}$")
+
+
+def _is_contents_entry(line: str) -> bool:
+    stripped = line.strip()
+    if "\t" in line:
+        cells = [c.strip() for c in line.split("\t")]
+        filled = [c for c in cells if c]
+        if not filled:
+            return True
+        # "Title<TAB>page", "N<TAB>Title<TAB>page", "page<TAB>Title", or a wrapped entry ending in a tab
+        return bool(_PAGE_CELL_RE.match(filled[-1]) or _PAGE_CELL_RE.match(filled[0]) or cells[-1] == "")
+    if _DOT_LEADER_ENTRY_RE.search(stripped) or _SPACE_PAGE_ENTRY_RE.match(stripped):
+        return True
+    # Word's field-code error replaces the page number of the last entry (seed 003 L2690-2691).
+    return stripped.endswith("Error!") or stripped.startswith("Bookmark not defined")
+
+
+def drop_contents_pages(lines: Lines, log: Log) -> Lines:
+    """Drop a Contents heading and the run of page-numbered entries after it (the TOC repeats headings)."""
+    out: Lines = []
+    i = 0
+    while i < len(lines):
+        if not _CONTENTS_HEADING_RE.match(lines[i].strip()):
+            out.append(lines[i])
+            i += 1
+            continue
+        log.drop("drop_contents_pages", lines[i])
+        i += 1
+        while i < len(lines) and (not lines[i] or _is_contents_entry(lines[i])):
+            log.drop("drop_contents_pages", lines[i])
+            i += 1
+    return out
+
+
+_COUNCIL_FOOTER_RE = re.compile(
+    r"^(Visit \S+ for councillor information.*|Catch up with latest .* on twitter @\w+)$", re.IGNORECASE
+)
+_HANDLES_ONLY_RE = re.compile(r"^(?:\[?@\w+\]?(?:\([^)]*\))?[\s,]*)+$")
+_SOCIAL_RE = re.compile(r"^(?:[-•]\s*)?(?:follow us|twitter)\s*:", re.IGNORECASE)
+_HASHTAGS_ONLY_RE = re.compile(r"^(?:#\w+\s*)+$")
+_COPYRIGHT_RE = re.compile(r"^(ISBN\b|©|\(c\) \d{4}|Copyright\b)|Registered charity number", re.IGNORECASE)
+_WEBCAST_RE = re.compile(r"webcast", re.IGNORECASE)
+
+
+def _is_short_heading(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 5 and not TERMINAL_RE.search(line) and line[:1].isupper()
+
+
+def _drop_webcast_notice(lines: Lines, log: Log) -> Lines:
+    out: Lines = []
+    in_notice = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.lower() == "webcasting notice":
+            in_notice = True
+            log.drop("drop_boilerplate:webcast", line)
+            continue
+        if in_notice and stripped and _is_short_heading(stripped):
+            in_notice = False
+        if in_notice or (
+            _WEBCAST_RE.search(stripped) and re.search(r"meeting|filmed|record", stripped, re.I)
+        ):
+            log.drop("drop_boilerplate:webcast", line)
+            continue
+        out.append(line)
+    return out
+
+
+def drop_boilerplate(lines: Lines, log: Log) -> Lines:
+    """Drop council footers, "Follow us:" social lines, hashtags, webcast notices and ISBN/© lines."""
+    out: Lines = []
+    previous_social = False
+    for line in lines:
+        stripped = line.strip()
+        social = bool(_SOCIAL_RE.match(stripped) or (stripped and _HANDLES_ONLY_RE.match(stripped))) or bool(
+            previous_social and stripped and "@" in stripped and _HANDLES_ONLY_RE.match(stripped)
+        )
+        if social:
+            log.drop("drop_boilerplate:social", line)
+        elif _COUNCIL_FOOTER_RE.match(stripped):
+            log.drop("drop_boilerplate:council_footer", line)
+        elif _HASHTAGS_ONLY_RE.match(stripped):
+            log.drop("drop_boilerplate:hashtag", line)
+        elif _COPYRIGHT_RE.search(stripped):
+            log.drop("drop_boilerplate:copyright", line)
+        else:
+            out.append(line)
+        previous_social = social
+    return _drop_webcast_notice(out, log)
+
+
+def _looks_like_running_header(line: str) -> bool:
+    if is_table_row(line) or line.lstrip().startswith(("-", "•")) or line.strip().upper() in HEADING_WORDS:
+        return False
+    # A repeated short title-like line is a heading ("Population characteristics"); a repeated
+    # sentence, URL or page label is page furniture.
+    if re.search(r"www\.|https?://|\bpage \d+", line, re.IGNORECASE):
+        return True
+    return len(line) >= 60 and not line.rstrip().endswith((":", "?"))
+
+
+def drop_repeated_lines(lines: Lines, log: Log) -> Lines:
+    """Drop running headers/footers: lines repeated verbatim three or more times that are not headings."""
+    counts = Counter(line.strip() for line in lines if line.strip())
+    repeated = {text for text, n in counts.items() if n >= 3 and _looks_like_running_header(text)}
+    out = []
+    for line in lines:
+        if line.strip() in repeated:
+            log.drop("drop_repeated_lines", line)
+        else:
+            out.append(line)
+    return out
+
+
+_LOGO_LINES = frozenset(
+    {
+        "NHS", "healthwatch", "CHILTERN", "WYCOMBE", "South Bucks", "District Council",
+        "DISTRICT COUNCIL", "South Tyneside Council", "South Tyneside", "Chiltern", "Aylesbury Vale",
+        "Clinical Commissioning Group", "Commissioning Group", "NHS Aylesbury Vale Clinical",
+        "NHS Chiltern Clinical",
+    }
+)  # fmt: skip
+
+
+def _blocks(lines: Lines) -> list[tuple[int, int]]:
+    """(start, end) index pairs of runs of non-blank lines."""
+    spans, start = [], None
+    for i, line in enumerate([*lines, ""]):
+        if line and start is None:
+            start = i
+        elif not line and start is not None:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
+def drop_logo_residue(lines: Lines, log: Log) -> Lines:
+    """Drop runs of lines that are only logo text ("CHILTERN" / "District Council", "NHS")."""
+    out = list(lines)
+    for start, end in _blocks(lines):
+        block = [line.strip() for line in lines[start:end]]
+        if all(line in _LOGO_LINES for line in block):
+            for k in range(start, end):
+                log.drop("drop_logo_residue", lines[k])
+                out[k] = ""
+    return out
+
+
+_IMAGE_DESCRIPTION_RE = re.compile(
+    r"^(?:(?:A|An) (?:\w+ )?(?:photograph|photo|image|picture|illustration)\b"
+    r"(?: of| showing| shows| depicting)|(?:Image|Photo|Photograph|Alt text)\s*:)",
+    re.IGNORECASE,
+)
+# A caption with no information: "River barge – Aylesbury", "Clock Tower – Aylesbury" (seed 003).
+_PHOTO_CAPTION_RE = re.compile(r"^[A-Z][a-z]+ [A-Za-z][a-z]+ – [A-Z][a-z]+$")
+
+
+def drop_image_descriptions(lines: Lines, log: Log) -> Lines:
+    """Drop machine-written alt text and bare photo captions; "The diagram below shows" is prose, kept."""
+    out = []
+    for line in lines:
+        stripped = line.strip()
+        if _IMAGE_DESCRIPTION_RE.match(stripped) or _PHOTO_CAPTION_RE.match(stripped):
+            log.drop("drop_image_descriptions", line)
+            out.append("")
+        else:
+            out.append(line)
+    return out
+
+
+_RATING_SCALE_RE = re.compile(r"\b1 2 3 4 5( 6 7 8 9 10)?\b")
+_BLANK_FIELD_RE = re.compile(r"_{3,}")
+
+
+def drop_form_residue(lines: Lines, log: Log) -> Lines:
+    """Drop a reproduced survey form's rating scales, fill-in blanks and FREEPOST address block."""
+    out: Lines = []
+    in_address = False
+    for line in lines:
+        stripped = line.strip()
+        in_address = bool(stripped) and (in_address or stripped.startswith("FREEPOST"))
+        if in_address or _RATING_SCALE_RE.search(stripped) or _BLANK_FIELD_RE.search(stripped):
+            log.drop("drop_form_residue", line)
+            out.append("")
+        else:
+            out.append(line)
+    return out
+
+
+_PSEUDO_LATEX_RE = re.compile(r"\\frac\{|\\[a-z]+\{.*\}|^\$.*\$$")
+_SALAD_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\.(?=\s)")
+
+
+def _is_word_salad(line: str) -> bool:
+    # A flattened figure reads its numbered labels in layout order: many "N." tokens scattered in one line.
+    return "\t" not in line and len(_SALAD_NUMBER_RE.findall(line)) >= 5
+
+
+def drop_garbage_lines(lines: Lines, log: Log) -> Lines:
+    """Drop pseudo-LaTeX source lines and flattened-figure word salad (seed 002 L124, L512)."""
+    out = []
+    for line in lines:
+        if _PSEUDO_LATEX_RE.search(line) or _is_word_salad(line):
+            log.drop("drop_garbage_lines", line)
+            out.append("")
+        else:
+            out.append(line)
+    return out
+
+
+_PAGE_ONLY_RE = re.compile(r"^\d{1,3}$")
+_GLUED_PAGE_RE = re.compile(r"^(\d{1,3}) (\S+)(.*)$")
+_GLUED_GARBLE_RE = re.compile(r"^([a-z]{1,2}) (?=(?:The|This|These|As|It|In|A|An|We|Our)\b)")
+_REAL_SHORT_WORDS = frozenset(
+    "a i an as at be by do go he if in is it me my no of on or so to up us we".split()
+)
+_MAX_PAGE_GAP = 20
+# First words after a leading number that make it a count ("12 GP practices"), never a page stamp.
+_COUNTED_NOUNS = frozenset(
+    """GP GPs CCG CCGs NHS Clinical Commissioning Local Primary Care Acute Community West East North
+    South Health Practices Practice People Patients Staff Sites Vanguards Organisations Trusts Beds
+    Hospitals Teams Days Weeks Months Years Hours Per Percent Million Thousand""".split()
+)
+_MONTHS = frozenset(
+    "Jan January Feb February Mar March Apr April May Jun June Jul July Aug August Sep Sept September "
+    "Oct October Nov November Dec December".split()
+)
+
+
+def _never_a_page_stamp(rest: str) -> bool:
+    # Section headings in seed 004: "3 Case study: ...", "1 Barnsley Pioneer Programme – Profile".
+    return rest.startswith("Case study") or "Pioneer Programme" in rest
+
+
+def _is_glued_page_stamp(number: int, first_word: str, rest: str, last_page: int | None) -> bool:
+    if _never_a_page_stamp(rest):
+        return False
+    if first_word in HEADING_WORDS:
+        return last_page is None or number > last_page
+    in_sequence = last_page is not None and last_page < number <= last_page + _MAX_PAGE_GAP
+    counted = first_word in _COUNTED_NOUNS or first_word in _MONTHS or first_word.isupper()
+    return in_sequence and first_word[:1].isupper() and first_word.isalpha() and not counted
+
+
+def strip_page_numbers(lines: Lines, log: Log) -> Lines:
+    """Drop page-stamp lines and page numbers glued to a paragraph start, keeping real leading figures.
+
+    A leading number is a stamp only if it fits the running page sequence and is followed by a known
+    heading word or a sentence start that is not a counted noun ("12 GP practices" stays).
+    """
+    out = []
+    last_page: int | None = None
+    for line in lines:
+        stripped = line.strip()
+        if _PAGE_ONLY_RE.match(stripped):
+            log.drop("strip_page_numbers", line)
+            last_page = max(last_page or 0, int(stripped))
+            out.append("")
+            continue
+        match = _GLUED_PAGE_RE.match(stripped) if "\t" not in line else None
+        if match:
+            number, first_word = int(match.group(1)), match.group(2)
+            rest = f"{first_word}{match.group(3)}"
+            if _is_glued_page_stamp(number, first_word.rstrip(".,:;"), rest, last_page):
+                log.drop("strip_page_numbers", match.group(1))
+                last_page = number
+                line = rest
+        garble = _GLUED_GARBLE_RE.match(line) if last_page is not None else None
+        if garble and garble.group(1) not in _REAL_SHORT_WORDS:
+            log.drop("strip_page_numbers", garble.group(1))
+            line = line[garble.end() :]
+        out.append(line)
+    return out
