@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.interventions import CARE_MODEL_OF_SITE_TYPE, InterventionDraft, Span, _spans
+from ingest.interventions import CARE_MODEL_OF_SITE_TYPE, InterventionDraft, Span, spans_of
 from ingest.passages import paragraph_spans
 from kb.taxonomy import Taxonomy
 from kb.vocabulary import Vocabulary, sites_in
@@ -119,8 +119,8 @@ def curated_intervention(
     spans = [
         Span(span.start, span.end, name)
         for name, (start, end) in sections.items()
-        for span in _spans(text, start, end)
-    ] or _spans(text, 0, len(text))
+        for span in spans_of(text, start, end)
+    ] or spans_of(text, 0, len(text))
     level = str(metadata.get("evidence_level", "1"))
     return InterventionDraft(
         key=f"curated:{metadata.get('id') or metadata.get('title')}",

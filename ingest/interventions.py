@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ingest.intervention_units import Unit, find_units
 from ingest.outcomes import Outcome, extract_outcomes
 from ingest.passages import paragraph_spans, sentence_spans
 from ingest.structure import Section
@@ -19,39 +20,7 @@ from kb.taxonomy import Taxonomy
 from kb.vocabulary import Vocabulary, site_display_name, site_mentions, sites_in
 
 MAX_SPAN_CHARS = 1200
-MIN_BULLET_CHARS = 70
-MIN_SECTION_CHARS = 300
-LONG_SECTION_CHARS = 2500  # above this a section is an essay or a long account: one unit per paragraph
-MIN_PARAGRAPH_CHARS = 200
 PART_OPENING_CHARS = 500
-LEAD_IN_ITEM_CHARS = 220  # list items this short after a lead-in ending in ":" belong to it
-SHORT_PROFILE_CHARS = 3500
-TEMPLATE_LABELS = {
-    "partners",
-    "aim",
-    "outline",
-    "population characteristics",
-    "partner organisations",
-    "main changes introduced",
-    "new contractual arrangements",
-    "further information",
-}
-GENERIC_QUESTIONS = re.compile(
-    r"what is your area like|most exciting|most challenging|planning to do next|advice for other|"
-    r"further information|partner organisations|population characteristics|^partners$|contents|references|"
-    # front and back matter, committee business and scene-setting: never an intervention
-    r"^(?:\d+\s+)?(?:foreword|introduction|the partners|purpose of|members|co-opted|apologies|declarations|"
-    r"minutes|acknowledg|about (?:this|the)|executive summary|glossary|version|background|case for change|"
-    r"date and time|public questions|chairman|committee (?:update|work)|forthcoming|conclusion)",
-    re.I,
-)
-DOING = re.compile(
-    r"\b(introduc|develop|establish|set up|created?|launch|commission|pilot|implement|recruit|co-locat|"
-    r"deliver|provid|offer|run|extend|expan|integrat|redesign|form|work(?:ed|ing)? with|support|train|"
-    r"use[sd]?|built|invest|evaluat|operat|test|trial|roll|open|appoint|employ|host|agree|sign|transfer|"
-    r"co-design|engag|co-?ordinat|manag|assess|review|stratif|shar|link|connect|enabl|bring|brought)",
-    re.I,
-)
 PLAN = re.compile(
     r"\b(will|plan(?:s|ned)? to|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d)\b", re.I
 )
@@ -75,11 +44,7 @@ HOW = re.compile(
 PLAN_DOCUMENT = re.compile(
     r"\b(strategy|plan|blueprint|business case|proposal|road ?map|next steps|our goals?)\b", re.I
 )
-STORY = re.compile(
-    r"how it could happen|patient story|\w+'s story|case example|imagine|persona|scenario", re.I
-)
 ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\bnot named\b|\bunnamed sites?\b", re.I)
-NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
 CARE_MODEL_OF_SITE_TYPE = {
     "pioneer": ("integrated-care-pioneer", "Integrated Care Pioneer"),
     "pacs": ("pacs", "PACS vanguard"),
@@ -123,176 +88,10 @@ class InterventionDraft:
         return any(o["kind"] == "result" for o in self.outcomes)
 
 
-@dataclass(frozen=True)
-class _Unit:
-    start: int
-    end: int
-    title: str
-    section: Section
-    kind: str  # "case_study", "profile", "section" or "bullet"
-
-
-# --- finding the units --------------------------------------------------------------------
-
-
-def _root(section: Section) -> tuple[str, ...] | None:
-    """The path of the case study or profile a section belongs to (None for ordinary sections)."""
-    if section.kind not in ("case_study", "profile"):
-        return None
-    for depth in range(1, len(section.path) + 1):
-        head = section.path[depth - 1].lower()
-        if section.kind == "case_study" and "case study" in head:
-            return section.path[:depth]
-        if section.site and section.site.lower()[:12] in head:
-            return section.path[:depth]
-    return section.path[:2] if len(section.path) >= 2 else section.path
-
-
-def _clean_title(heading: str) -> str:
-    title = NUMBER_PREFIX.sub("", heading).strip()
-    match = re.match(r"^case study\s*[:–-]\s*(?:[^–]+?\s+–\s+)?(.+)$", title, re.I)
-    return (match.group(1) if match else title).strip(" :–-") or heading
-
-
-def _bullet_title(text: str) -> str:
-    body = NUMBER_PREFIX.sub("", text.lstrip("- ").strip())
-    for separator in (": ", " – ", " - ", ". "):
-        head = body.split(separator, 1)[0]
-        if 8 <= len(head) <= 110 and head != body:
-            return head.strip()
-    words = body.split()
-    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
-
-
-def _units(text: str, sections: list[Section]) -> list[_Unit]:
-    units: list[_Unit] = []
-    roots: dict[tuple[str, ...], list[Section]] = {}
-    for section in sections:
-        if section.indexable and (root := _root(section)) is not None:
-            roots.setdefault(root, []).append(section)
-    done_roots: set[tuple[str, ...]] = set()
-    overviewed: set[tuple[str, ...]] = set()
-    for section in sections:
-        if not section.indexable:
-            continue
-        root = _root(section)
-        if root is not None and root not in done_roots:
-            members = roots[root]
-            start, end = members[0].start, members[-1].end
-            whole = section.kind == "case_study" or (
-                end - start <= SHORT_PROFILE_CHARS and _bullet_count(text, members) < 3
-            )
-            if whole:
-                done_roots.add(root)
-                units.append(_Unit(start, end, _clean_title(root[-1]), members[0], section.kind))
-                continue
-            overview = _overview(members) if root not in overviewed else None
-            overviewed.add(root)
-            if overview is not None:
-                units.append(
-                    _Unit(
-                        overview[0],
-                        overview[1],
-                        f"{_programme_name(root[-1])}: programme overview",
-                        members[0],
-                        "overview",
-                    )
-                )
-
-        if root is not None and root in done_roots:
-            continue
-        units.extend(_section_units(text, section))
-    return units
-
-
-OVERVIEW_HEADINGS = re.compile(
-    r"what is your area like|what are you aiming|our aims?\b|^aim$|population characteristics", re.I
-)
-
-
-def _overview(members: list[Section]) -> tuple[int, int] | None:
-    """The span of a long profile's opening: its heading, the area and the aims (the programme in brief)."""
-    if not members:
-        return None
-    end = None
-    for section in members[1:4]:
-        if section.path and OVERVIEW_HEADINGS.search(section.path[-1]):
-            end = section.end
-    return (members[0].start, end) if end else None
-
-
-def _programme_name(heading: str) -> str:
-    name = re.sub(r"\s*[–-]\s*profile\s*$", "", _clean_title(heading), flags=re.I)
-    return name.strip() or heading
-
-
-def _bullet_count(text: str, sections: list[Section]) -> int:
-    return sum(
-        1
-        for s in sections
-        for a, b in paragraph_spans(text, s.start, s.end)
-        if text[a:b].startswith("- ") and b - a >= MIN_BULLET_CHARS
-    )
-
-
-def _section_units(text: str, section: Section) -> list[_Unit]:
-    """Units of an ordinary section: each substantial list item that describes something done; and the
-    section itself when it is a short account, or each substantial paragraph of a long essay-like one.
-    An illustrative story ("How it could happen", a patient's story) is never an intervention."""
-    heading = section.path[-1] if section.path else ""
-    if any(STORY.search(part) for part in section.path):
-        return []
-    generic = bool(GENERIC_QUESTIONS.search(heading) or OVERVIEW_HEADINGS.search(heading))
-    question = heading.rstrip().endswith("?")  # a profile's question: its list items are the interventions
-    units, prose = [], []
-    paragraphs = list(paragraph_spans(text, section.start, section.end))
-    absorbed_until = -1
-    for index, (a, b) in enumerate(paragraphs):
-        if a < absorbed_until:
-            continue
-        paragraph = text[a:b]
-        end = _lead_in_end(text, paragraphs, index) if paragraph.rstrip().endswith(":") else b
-        if paragraph.startswith("- "):
-            if b - a >= MIN_BULLET_CHARS and DOING.search(paragraph):
-                units.append(_Unit(a, end, _bullet_title(paragraph), section, "bullet"))
-                absorbed_until = end
-        elif paragraph.strip() != heading.strip():
-            prose.append((a, end))
-            absorbed_until = end
-    if generic or question or not heading or heading.lower() in TEMPLATE_LABELS or not prose:
-        return units
-    prose_chars = sum(b - a for a, b in prose)
-    if prose_chars > LONG_SECTION_CHARS:
-        for a, b in prose:
-            paragraph = text[a:b]
-            if b - a >= MIN_PARAGRAPH_CHARS and DOING.search(paragraph) and not paragraph.endswith(":"):
-                units.append(_Unit(a, b, _paragraph_title(paragraph, heading), section, "paragraph"))
-    elif prose_chars >= MIN_SECTION_CHARS and DOING.search(text[prose[0][0] : prose[-1][1]]):
-        units.insert(0, _Unit(section.start, section.end, _clean_title(heading), section, "section"))
-    return units
-
-
-def _lead_in_end(text: str, paragraphs: list[tuple[int, int]], index: int) -> int:
-    """Where a paragraph ending in ":" ends together with the short list items it introduces
-    ("Early findings included:" and its figures)."""
-    end = paragraphs[index][1]
-    for a, b in paragraphs[index + 1 :]:
-        if not text[a:b].startswith("- ") or b - a > LEAD_IN_ITEM_CHARS:
-            break
-        end = b
-    return end
-
-
-def _paragraph_title(paragraph: str, heading: str) -> str:
-    first = re.split(r"(?<=[.!?])\s", NUMBER_PREFIX.sub("", paragraph.strip()), maxsplit=1)[0]
-    words = first.split()
-    return " ".join(words[:14]) + ("…" if len(words) > 14 else "")
-
-
 # --- describing a unit ----------------------------------------------------------------------
 
 
-def _spans(text: str, start: int, end: int) -> list[Span]:
+def spans_of(text: str, start: int, end: int) -> list[Span]:
     """The unit cut into citable spans of at most MAX_SPAN_CHARS on paragraph boundaries."""
     spans: list[Span] = []
     group_start = group_end = None
@@ -412,7 +211,7 @@ def grade_evidence(text: str, outcomes: list[Outcome], *, in_a_plan: bool = Fals
 
 def describe(
     text: str,
-    unit: _Unit,
+    unit: Unit,
     *,
     document_key: str,
     part_site: str | None,
@@ -480,7 +279,7 @@ def describe(
         evidence_confidence=confidence,
         tags=tags,
         outcomes=[outcome_dict(o) for o in outcomes],
-        spans=_spans(text, unit.start, unit.end),
+        spans=spans_of(text, unit.start, unit.end),
     )
 
 
@@ -531,7 +330,7 @@ def find_interventions(
     anonymised = bool(ANONYMISED.search(text[:20000]))
     part_sites = _part_sites(text, sections, vocabulary)
     drafts = []
-    for unit in _units(text, sections):
+    for unit in find_units(text, sections):
         path = unit.section.path
         part_site = (part_sites.get(path[:2]) or part_sites.get(path[:1])) if path else None
         draft = describe(
