@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install run test lint bench eval browser-deps
+.PHONY: install run test test-postgres lint bench eval browser-deps
 
 install:
 	$(PIP) install --quiet torch==2.13.0
@@ -13,6 +13,9 @@ run: install
 
 test: install browser-deps
 	$(PYTHON) -m pytest
+
+test-postgres: install
+	bash scripts/test-postgres.sh --ignore=tests/browser
 
 lint:
 	ruff check kb ingest search web tests bench

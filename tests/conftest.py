@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,41 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"
 
 
+# Set KB_TEST_POSTGRES_URL (an admin URL such as postgresql+psycopg://kb:kb@127.0.0.1:5432/postgres) to run
+# every test that opens the database on a fresh PostgreSQL database of its own instead of SQLite.
+TEST_POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")
+_created_databases: list[str] = []
+
+
+def fresh_postgres_database() -> str:
+    from sqlalchemy import create_engine, text
+
+    name = f"kb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(TEST_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    _created_databases.append(name)
+    return TEST_POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@atexit.register
+def _drop_test_databases() -> None:
+    if not TEST_POSTGRES_URL or not _created_databases:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(TEST_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in _created_databases:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     values = {"data_dir": tmp_path / "data", "embedder": "hashing", "load_default_corpus": False} | overrides
+    if TEST_POSTGRES_URL and "database_url" not in overrides:
+        values["database_url"] = fresh_postgres_database()
     return Settings(**values)
 
 
