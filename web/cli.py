@@ -127,3 +127,7 @@ def stats() -> None:
                 f"{run.files_unchanged} unchanged, {run.files_failed} failed, {run.passages_added} passages"
             )
     click.echo(f"database:  {settings.resolved_database_url}")
+
+
+if __name__ == "__main__":
+    main()

@@ -30,23 +30,33 @@ def open_engine(settings: Settings) -> Engine:
 
 
 def sync_sites(engine: Engine) -> int:
-    """The site directory (from the vocabulary's sites) written to the database, so every process shares it."""
+    """The site directory (from the vocabulary's sites) written to the database, so every process shares it.
+
+    Processes starting together may race to insert the same site; the loser retries and finds it there."""
     import json
 
+    from sqlalchemy.exc import IntegrityError
+
     vocabulary = load_vocabulary()
-    with Session(engine) as session:
-        for site in vocabulary.sites:
-            session.merge(
-                SiteRecord(
-                    id=site.id,
-                    name=site.name,
-                    type=site.type,
-                    place=site.place,
-                    aliases_json=json.dumps(list(site.aliases)),
-                    population=site.population,
-                )
-            )
-        session.commit()
+    for attempt in range(3):
+        try:
+            with Session(engine) as session:
+                for site in vocabulary.sites:
+                    session.merge(
+                        SiteRecord(
+                            id=site.id,
+                            name=site.name,
+                            type=site.type,
+                            place=site.place,
+                            aliases_json=json.dumps(list(site.aliases)),
+                            population=site.population,
+                        )
+                    )
+                session.commit()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     return len(vocabulary.sites)
 
 

@@ -1,0 +1,96 @@
+"""Several server processes on one database, each with its own data dir (as on several machines): a change
+made by another process is searchable through every one of them, with no restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_settings, write
+from tests.test_catalogue import KENT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get_json(url: str) -> dict:
+    import json
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def wait_until_up(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early: {process.stdout.read() if process.stdout else ''}")
+        try:
+            get_json(f"{base}/api/health")
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{base} did not answer within {seconds} s")
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path):
+    settings = make_settings(tmp_path)
+    env_common = os.environ | {
+        "KB_DATABASE_URL": settings.resolved_database_url,
+        "KB_EMBEDDER": "hashing",
+        "KB_LOAD_DEFAULT_CORPUS": "false",
+    }
+    processes, bases = [], []
+    for name in ("a", "b"):
+        port = free_port()
+        env = env_common | {"KB_DATA_DIR": str(tmp_path / f"data-{name}")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        processes.append(process)
+        bases.append(f"http://127.0.0.1:{port}")
+    try:
+        for base, process in zip(bases, processes, strict=True):
+            wait_until_up(base, process)
+        yield bases, env_common | {"KB_DATA_DIR": str(tmp_path / "data-cli")}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_an_ingest_by_another_process_is_searchable_through_every_server(two_servers, tmp_path: Path):
+    bases, cli_env = two_servers
+    for base in bases:
+        assert get_json(f"{base}/api/stats")["passages"] == 0
+    document = write(tmp_path / "docs" / "kent.txt", KENT)
+    result = subprocess.run(
+        [sys.executable, "-m", "web.cli", "ingest", "--quiet", str(document)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for base in bases:
+        hits = get_json(f"{base}/api/search?q=integrated+discharge+team&limit=3")["results"]
+        assert hits and hits[0]["source"] == "kent.txt", base
+        catalogue = get_json(f"{base}/api/interventions")
+        assert catalogue["total"] >= 1, (base, catalogue, get_json(f"{base}/api/stats"))
