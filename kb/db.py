@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from kb import models  # noqa: F401  (registers the tables)
 from kb.settings import Settings
@@ -37,12 +37,36 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def migration_config(engine: Engine):  # -> alembic.config.Config
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables. Several processes may start at once on one database: a process that loses the
-    race to create a table sees it exist on the retry."""
+    """Bring the database to the newest schema with the migrations in kb/migrations (an empty database is
+    built from scratch; one made before migrations existed is recognised and stamped).
+
+    Several processes may start at once on one database: one that loses a race retries and finds the
+    schema in place."""
+    from alembic import command
+    from sqlalchemy import inspect
+
     for attempt in range(3):
         try:
-            SQLModel.metadata.create_all(engine)
+            with engine.begin() as connection:
+                config = migration_config(engine)
+                config.attributes["connection"] = connection
+                tables = set(inspect(connection).get_table_names())
+                if "document" in tables and "alembic_version" not in tables:
+                    command.stamp(config, "head")  # made by create_all before migrations existed
+                command.upgrade(config, "head")
             return
         except DBAPIError:
             if attempt == 2:
