@@ -4,31 +4,27 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from kb import models  # noqa: F401  (registers the tables)
 
 config = context.config
-target_metadata = SQLModel.metadata
 
 
-def run_migrations() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+def run_migrations(connection: Connection) -> None:
+    # batch mode lets later migrations alter SQLite tables, which cannot ALTER most things in place
+    context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=SQLModel.metadata)
     with context.begin_transaction():
         context.run_migrations()
+elif (given := config.attributes.get("connection")) is not None:
+    run_migrations(given)
 else:
-    run_migrations()
+    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as connection:
+        run_migrations(connection)
