@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from ingest.clean_common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
 
@@ -169,17 +170,26 @@ _IMAGE_DESCRIPTION_RE = re.compile(
 _PHOTO_CAPTION_RE = re.compile(r"^[A-Z][a-z]+ [A-Za-z][a-z]+ – [A-Z][a-z]+$")
 
 
-def drop_image_descriptions(lines: Lines, log: Log) -> Lines:
-    """Drop machine-written alt text and bare photo captions; "The diagram below shows" is prose, kept."""
-    out = []
+def _blank_lines_where(lines: Lines, log: Log, rule: str, matches: Callable[[str], bool]) -> Lines:
+    """Each line that `matches` becomes blank (keeping paragraph breaks) and is logged under `rule`."""
+    out: Lines = []
     for line in lines:
-        stripped = line.strip()
-        if _IMAGE_DESCRIPTION_RE.match(stripped) or _PHOTO_CAPTION_RE.match(stripped):
-            log.drop("drop_image_descriptions", line)
+        if matches(line):
+            log.drop(rule, line)
             out.append("")
         else:
             out.append(line)
     return out
+
+
+def drop_image_descriptions(lines: Lines, log: Log) -> Lines:
+    """Drop machine-written alt text and bare photo captions; "The diagram below shows" is prose, kept."""
+    return _blank_lines_where(
+        lines,
+        log,
+        "drop_image_descriptions",
+        lambda line: bool(_IMAGE_DESCRIPTION_RE.match(line.strip()) or _PHOTO_CAPTION_RE.match(line.strip())),
+    )
 
 
 _RATING_SCALE_RE = re.compile(r"\b1 2 3 4 5( 6 7 8 9 10)?\b")
@@ -212,14 +222,12 @@ def _is_word_salad(line: str) -> bool:
 
 def drop_garbage_lines(lines: Lines, log: Log) -> Lines:
     """Drop pseudo-LaTeX source lines and flattened-figure word salad (seed 002 L124, L512)."""
-    out = []
-    for line in lines:
-        if _PSEUDO_LATEX_RE.search(line) or _is_word_salad(line):
-            log.drop("drop_garbage_lines", line)
-            out.append("")
-        else:
-            out.append(line)
-    return out
+    return _blank_lines_where(
+        lines,
+        log,
+        "drop_garbage_lines",
+        lambda line: bool(_PSEUDO_LATEX_RE.search(line) or _is_word_salad(line)),
+    )
 
 
 _PAGE_ONLY_RE = re.compile(r"^\d{1,3}$")
