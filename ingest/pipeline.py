@@ -92,11 +92,24 @@ def collect_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def prepare_document(
-    data: bytes, *, filename: str, identity: str, origin: str, max_bytes: int, max_passage_chars: int
+    data: bytes,
+    *,
+    filename: str,
+    identity: str,
+    origin: str,
+    max_bytes: int,
+    max_passage_chars: int,
+    status: str = "published",
+    on_stage: Callable[[str], None] | None = None,
 ) -> PreparedDocument:
-    """Parse, clean, section and split one file's bytes. Raises ParseError for a file that cannot be used."""
+    """Parse, clean, section and split one file's bytes. Raises ParseError for a file that cannot be used.
+
+    `status` "draft" keeps the document and its interventions from readers until a curator publishes them;
+    `on_stage` hears "parsing" and then "extracting" as the work reaches them."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    if on_stage:
+        on_stage("parsing")
     parsed = parse_bytes(data, filename=filename, max_bytes=max_bytes)
     t1 = time.perf_counter()
     cleaned = clean_text(parsed.text)
@@ -107,6 +120,8 @@ def prepare_document(
     title = (parsed.title or structure.title or Path(filename).stem).strip()[:300]
     drafts = split_passages(cleaned.text, structure.sections, max_chars=max_passage_chars)
     t3 = time.perf_counter()
+    if on_stage:
+        on_stage("extracting")
     vocabulary, taxonomy = domain_knowledge()
     if is_curated(parsed.metadata):
         found = [
@@ -134,6 +149,7 @@ def prepare_document(
         title=title,
         format=parsed.format,
         origin=origin,
+        status=status,
         path=identity,
         content_hash=fingerprint(data),
         raw_text=parsed.text,
@@ -164,6 +180,7 @@ def prepare_document(
             source=filename,
             text=cleaned.text,
             origin="curated" if is_curated(parsed.metadata) else "auto",
+            status=status,
         )
         for draft in found
     ]
@@ -178,7 +195,9 @@ def domain_knowledge() -> tuple[Vocabulary, Taxonomy]:
     return load_vocabulary(), load_taxonomy()
 
 
-def intervention_row(draft: InterventionDraft, *, source: str, text: str, origin: str) -> Intervention:
+def intervention_row(
+    draft: InterventionDraft, *, source: str, text: str, origin: str, status: str = "published"
+) -> Intervention:
     passages = [
         {
             "source": source,
@@ -192,6 +211,7 @@ def intervention_row(draft: InterventionDraft, *, source: str, text: str, origin
     return Intervention(
         key=draft.key,
         origin=origin,
+        status=status,
         title=draft.title,
         site=draft.site,
         site_id=draft.site_id,
@@ -220,8 +240,12 @@ def ingest_file(
     max_bytes: int = 50 * 1024 * 1024,
     max_passage_chars: int = 1200,
     identity: str | None = None,
+    status: str = "published",
+    on_stage: Callable[[str], None] | None = None,
 ) -> FileResult:
-    """Ingest one file. Never raises for a bad file: the result says why it failed, and the store is untouched."""
+    """Ingest one file. Never raises for a bad file: the result says why it failed, and the store is untouched.
+
+    A file ingested as a "draft" waits for a curator to publish it (see prepare_document)."""
     identity = identity or str(path.resolve())
     result = FileResult(path=str(path), status="failed")
     try:
@@ -245,6 +269,8 @@ def ingest_file(
             origin=origin,
             max_bytes=max_bytes,
             max_passage_chars=max_passage_chars,
+            status=status,
+            on_stage=on_stage,
         )
         t0 = time.perf_counter()
         with session_scope(engine) as session:
@@ -276,6 +302,7 @@ def ingest_paths(
     max_bytes: int = 50 * 1024 * 1024,
     max_passage_chars: int = 1200,
     on_file: Callable[[FileResult], None] | None = None,
+    status: str = "published",
 ) -> RunSummary:
     """Ingest every file named or found below a folder named, recording the run and each file in the ledger."""
     files = list(collect_files(paths))
@@ -285,7 +312,12 @@ def ingest_paths(
     results = []
     for path in files:
         result = ingest_file(
-            path, engine=engine, origin=origin, max_bytes=max_bytes, max_passage_chars=max_passage_chars
+            path,
+            engine=engine,
+            origin=origin,
+            max_bytes=max_bytes,
+            max_passage_chars=max_passage_chars,
+            status=status,
         )
         results.append(result)
         with Session(engine) as session:

@@ -21,3 +21,17 @@ class InvalidInput(KbError):
 
 class Conflict(KbError):
     status_code = 409
+
+
+class AuthRequired(KbError):
+    """Signing in would let this through."""
+
+    status_code = 401
+
+
+class Forbidden(KbError):
+    status_code = 403
+
+
+class TooManyRequests(KbError):
+    status_code = 429

@@ -19,7 +19,8 @@ class DocumentBase(SQLModel):
     source: str = Field(index=True)  # the ingested file's name, as shown in citations
     title: str
     format: str
-    origin: str = "ingest"  # "corpus" (bundled), "ingest" (CLI) or "upload" (site)
+    origin: str = "ingest"  # "corpus" (bundled), "ingest" (CLI), "upload" (site) or "submission" (member form)
+    status: str = Field(default="published", index=True)  # "draft" until a curator publishes an upload
 
 
 class Document(DocumentBase, table=True):
@@ -205,8 +206,12 @@ class Intervention(SQLModel, table=True):
         unique=True, index=True
     )  # stable identity: "<document path>#<char start>" or "curated:<id>"
     document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
-    origin: str = "auto"  # auto or curated
-    status: str = "published"
+    origin: str = "auto"  # auto, curated or submitted
+    status: str = Field(default="published", index=True)  # draft, published or rejected
+    review_note: str = ""  # why it was rejected, or the last change's reason
+    version: int = 1  # bumped by every change a person makes (see InterventionRevision)
+    edited: bool = False  # a person changed it: a re-ingest of its document keeps it as it is
+    submitted_by: int | None = Field(default=None, foreign_key="account.id")
     title: str
     site: str = ""  # the site as named for readers ("Anonymised" where the source anonymises it)
     site_id: str | None = Field(default=None, index=True)
@@ -243,4 +248,166 @@ class QueryLog(SQLModel, table=True):
     query: str
     results: int = 0  # passages found
     interventions: int = 0  # interventions matching the query
+    top_score: float | None = None  # the best passage's score, to spot poor answers
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --- accounts ----------------------------------------------------------------------
+
+ROLES = ("reader", "member", "curator", "admin")  # each can do everything the ones before it can
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "account"  # why: "user" is a reserved word in PostgreSQL
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True)  # stored lower-case
+    name: str
+    organisation: str = ""
+    role: str = "member"  # member, curator or admin (a reader has no account)
+    password_hash: str | None = None  # argon2; None: cannot sign in until a password is set
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a signed random token; only its hash is stored."""
+
+    token_hash: str = Field(primary_key=True)
+    user_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, kept for a while to rate-limit guessing (shared by every server process)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True)
+    client: str = Field(index=True)  # the client's address
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AppSecret(SQLModel, table=True):
+    """Secrets made once per installation and shared by every process (the cookie signing key)."""
+
+    name: str = Field(primary_key=True)
+    value: str
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+
+class Upload(SQLModel, table=True):
+    """Files a curator uploaded together; each file is ingested in the background."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UploadFile(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    upload_id: int = Field(foreign_key="upload.id", index=True)
+    filename: str  # the name as uploaded (shown, never used as a path)
+    stored_name: str  # what it is stored as: <sha256 of content><suffix>
+    size: int
+    status: str = Field(default="queued", index=True)  # queued, parsing, extracting, indexing, indexed, unchanged, failed
+    reason: str | None = None
+    document_id: int | None = None
+    attempts: int = 0
+    worker: str | None = None  # which process claimed it
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class UploadContent(SQLModel, table=True):
+    """An uploaded file's bytes, in the database so any server process (on any machine) can ingest it."""
+
+    file_id: int = Field(primary_key=True, foreign_key="uploadfile.id")
+    data: bytes
+
+
+# --- curation --------------------------------------------------------------------------
+
+
+class InterventionRevision(SQLModel, table=True):
+    """One version of an intervention: who changed it, when, what (a snapshot of its fields) and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    version: int
+    user_id: int | None = Field(default=None, foreign_key="account.id")
+    action: str  # extracted, edited, published, rejected, merged, reverted, submitted
+    reason: str = ""
+    snapshot_json: str  # the intervention's fields after this change
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CurationTask(SQLModel, table=True):
+    """Something for the programme team to do, often from a query kb answered poorly."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    detail: str = ""
+    query: str | None = None
+    status: str = "open"  # open or done
+    created_by: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+# --- community -------------------------------------------------------------------------
+
+
+class Comment(SQLModel, table=True):
+    """A comment on, or question about, an intervention; replies point at their parent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="comment.id")
+    user_id: int = Field(foreign_key="account.id")
+    kind: str = "comment"  # comment or question
+    body: str  # Markdown, rendered safely
+    status: str = "visible"  # visible or hidden (by a curator)
+    moderation_note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUp(SQLModel, table=True):
+    """An adopter's report: "we tried this in our area, and this happened"."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    user_id: int = Field(foreign_key="account.id")
+    area: str  # where they tried it
+    body: str  # Markdown: what they did and what happened
+    status: str = "visible"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LeadContact(SQLModel, table=True):
+    """The lead for an intervention; shown to readers only with consent, with the date it was last confirmed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    name: str
+    role: str = ""
+    organisation: str = ""
+    email: str = ""
+    phone: str = ""
+    consent: bool = False
+    confirmed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SavedSearch(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="account.id", index=True)
+    name: str
+    query: str = ""
+    filters_json: str = "{}"  # catalogue filters as query-string pairs
+    digest: bool = False  # e-mail what is new
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    last_digest_at: datetime | None = None

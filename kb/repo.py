@@ -30,9 +30,10 @@ def get_document_by_path(*, session: Session, path: str) -> Document | None:
     return session.exec(select(Document).where(Document.path == path)).first()
 
 
-def get_document_or_raise(*, session: Session, document_id: int) -> Document:
+def get_document_or_raise(*, session: Session, document_id: int, include_drafts: bool = False) -> Document:
+    """The document; a draft (an upload not yet published) only for those who may review it."""
     document = session.get(Document, document_id)
-    if document is None:
+    if document is None or (document.status != "published" and not include_drafts):
         raise NotFound(f"No document with id {document_id}.")
     return document
 
@@ -44,13 +45,22 @@ def get_passage_or_raise(*, session: Session, passage_id: int) -> Passage:
     return passage
 
 
-def list_documents(*, session: Session, limit: int = 100, offset: int = 0) -> list[Document]:
-    statement = select(Document).order_by(Document.source, Document.id).offset(offset).limit(limit)
+def list_documents(
+    *, session: Session, limit: int = 100, offset: int = 0, include_drafts: bool = False
+) -> list[Document]:
+    """Documents in source order; a draft (an upload not yet published) only when asked for."""
+    statement = select(Document)
+    if not include_drafts:
+        statement = statement.where(Document.status == "published")
+    statement = statement.order_by(Document.source, Document.id).offset(offset).limit(limit)
     return list(session.exec(statement))
 
 
-def count_documents(*, session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Document)).one()
+def count_documents(*, session: Session, include_drafts: bool = True) -> int:
+    statement = select(func.count()).select_from(Document)
+    if not include_drafts:
+        statement = statement.where(Document.status == "published")
+    return session.exec(statement).one()
 
 
 def count_passages(*, session: Session) -> int:
@@ -89,9 +99,17 @@ def replace_document(
     The caller commits once, so a reader sees either the old passages or the new ones, never a mix.
     """
     existing = get_document_by_path(session=session, path=document.path)
+    kept: list[Intervention] = []
     if existing is not None:
         session.exec(delete(Passage).where(Passage.document_id == existing.id))  # type: ignore[call-overload]
-        session.exec(delete(Intervention).where(Intervention.document_id == existing.id))  # type: ignore[call-overload]
+        kept = interventions_people_touched(session=session, document_id=existing.id)  # type: ignore[arg-type]
+        kept_ids = [k.id for k in kept]
+        session.exec(
+            delete(Intervention).where(
+                Intervention.document_id == existing.id,  # type: ignore[arg-type]
+                Intervention.id.not_in(kept_ids),  # type: ignore[union-attr]
+            )
+        )  # type: ignore[call-overload]
         for field in (
             "source",
             "title",
@@ -114,7 +132,18 @@ def replace_document(
         passage.document_id = document.id  # type: ignore[assignment]
         session.add(passage)
     session.flush()
+    kept_keys = {k.key for k in kept}
+    for record in kept:  # its cited spans now point at the new passages (or at none, if the text changed)
+        record.passages_json = json.dumps(
+            [
+                link_span(span, document_id=document.id, passages=passages)
+                for span in json.loads(record.passages_json)
+            ]  # type: ignore[arg-type]
+        )
+        session.add(record)
     for intervention in interventions or []:
+        if intervention.key in kept_keys:
+            continue
         intervention.document_id = document.id
         intervention.passages_json = json.dumps(
             [
@@ -125,6 +154,20 @@ def replace_document(
         session.add(intervention)
     bump_generation(session=session)
     return document
+
+
+def interventions_people_touched(*, session: Session, document_id: int) -> list[Intervention]:
+    """A document's interventions that a person edited, reviewed or discussed: a re-ingest keeps them."""
+    from kb.models import Comment, FollowUp, InterventionRevision, LeadContact
+
+    rows = list(session.exec(select(Intervention).where(Intervention.document_id == document_id)))
+    ids = [r.id for r in rows]
+    referenced: set[int] = set()
+    for model in (Comment, FollowUp, LeadContact, InterventionRevision):
+        referenced |= set(
+            session.exec(select(model.intervention_id).where(model.intervention_id.in_(ids)))  # type: ignore[attr-defined]
+        )
+    return [r for r in rows if r.edited or r.id in referenced]
 
 
 def link_span(span: dict, *, document_id: int, passages: list[Passage]) -> dict:
@@ -187,6 +230,7 @@ def index_rows(*, session: Session) -> list[IndexRow]:
             Passage.site,
         )
         .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
+        .where(Document.status == "published")  # a draft upload is searchable once a curator publishes it
         .order_by(Passage.id)
     )
     return [IndexRow(*row) for row in session.exec(statement)]

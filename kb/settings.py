@@ -24,6 +24,22 @@ class Settings(BaseSettings):
     load_default_corpus: bool = True
     max_file_mb: int = 50
     max_passage_chars: int = 1200
+    # accounts and the site's forms
+    secret_key: str | None = None  # signs session cookies; made once and kept in the database when unset
+    allow_registration: bool = True  # anyone may make a member account; curators and admins are made by an admin
+    session_days: int = 14
+    login_attempts: int = 5  # failed sign-ins per e-mail address (or 4x this per client) before a pause
+    login_window_minutes: int = 15
+    # background ingestion of uploads
+    upload_worker: bool = True  # each server process ingests queued uploads
+    # e-mail digests of saved searches (sent by `kb digest`); no host: digests are not sent
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "kb@localhost"
+    smtp_starttls: bool = False
+    base_url: str = "http://127.0.0.1:8000"  # for links in e-mails
 
     @property
     def resolved_database_url(self) -> str:

@@ -114,7 +114,11 @@ class CatalogueService:
     def refresh(self) -> None:
         with self._lock, Session(self.engine) as session:
             generation = repo.current_generation(session=session)
-            rows = list(session.exec(select(Intervention).order_by(Intervention.id)))
+            rows = list(
+                session.exec(
+                    select(Intervention).where(Intervention.status == "published").order_by(Intervention.id)
+                )
+            )
             documents = {
                 d.id: {"id": d.id, "title": d.title, "source": d.source}
                 for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]

@@ -81,3 +81,66 @@ def write(path: Path, content: str | bytes) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+PASSWORD = "a long enough password"
+
+
+def add_user(app, *, role: str = "member", email: str | None = None, name: str | None = None):
+    """An account on the running app's database (the app must have started: use it inside its client)."""
+    from sqlmodel import Session
+
+    from kb import accounts
+
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.nhs.uk"
+    with Session(app.state.engine) as session:
+        user = accounts.create_user(
+            session=session, email=email, name=name or f"{role.title()} Tester", password=PASSWORD, role=role
+        )
+        session.expunge(user)
+    return user
+
+
+def csrf_token(test_client: TestClient) -> str:
+    """The CSRF token the site gave this client (a page visit sets it)."""
+    if "kb_csrf" not in test_client.cookies:
+        test_client.get("/login")
+    return test_client.cookies["kb_csrf"]
+
+
+def post_form(test_client: TestClient, url: str, data: dict | None = None, **kwargs):
+    """POST a form the way the site's own pages do: with the CSRF token."""
+    return test_client.post(url, data={**(data or {}), "csrf_token": csrf_token(test_client)}, **kwargs)
+
+
+def sign_in(test_client: TestClient, email: str, password: str = PASSWORD) -> None:
+    response = post_form(test_client, "/login", {"email": email, "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def client_as(test_client: TestClient, role: str) -> TestClient:
+    """Another browser on the same running app, signed in as a new account with this role
+    ("reader": not signed in)."""
+    other = TestClient(test_client.app)
+    if role != "reader":
+        user = add_user(test_client.app, role=role)
+        sign_in(other, user.email)
+        other.user = user  # type: ignore[attr-defined]
+    return other
+
+
+@pytest.fixture
+def curator(client: TestClient) -> TestClient:
+    return client_as(client, "curator")
+
+
+@pytest.fixture
+def member(client: TestClient) -> TestClient:
+    return client_as(client, "member")
+
+
+@pytest.fixture
+def admin(client: TestClient) -> TestClient:
+    return client_as(client, "admin")

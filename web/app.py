@@ -12,9 +12,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from sqlmodel import Session
 
+from kb import accounts
 from kb.settings import Settings, get_settings
 from kb.taxonomy import load_taxonomy
+from web.auth import AuthMiddleware, csrf_field
 from web.errors import install_error_handlers
 from web.flows import (
     build_catalogue,
@@ -23,7 +26,23 @@ from web.flows import (
     open_engine,
     sync_sites,
 )
-from web.routes import api, catalogue, catalogue_pages, pages
+from web.routes import (
+    accounts as account_routes,
+)
+from web.routes import (
+    analytics,
+    api,
+    catalogue,
+    catalogue_pages,
+    community,
+    curate,
+    pages,
+    review,
+    saved,
+    transfer,
+    uploads,
+)
+from web.worker import start_worker
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -42,6 +61,7 @@ def highlight(text: str, terms: list[str]) -> Markup:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["highlight"] = highlight
+    templates.env.globals["csrf_field"] = csrf_field
     return templates
 
 
@@ -57,8 +77,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service.refresh()
         catalogue_service = build_catalogue(service)
         catalogue_service.refresh()
+        with Session(engine) as session:
+            app.state.secret = settings.secret_key or accounts.installation_secret(
+                session=session, name="session"
+            )
         app.state.engine, app.state.search, app.state.catalogue = engine, service, catalogue_service
+        worker = start_worker(app) if settings.upload_worker else None
         yield
+        if worker is not None:
+            worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -71,9 +98,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.taxonomy = load_taxonomy()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(api.router)
-    app.include_router(catalogue.router)
-    app.include_router(pages.router)
-    app.include_router(catalogue_pages.router)
+    app.add_middleware(AuthMiddleware)
+    for module in (
+        api,
+        catalogue,
+        pages,
+        catalogue_pages,
+        account_routes,
+        curate,
+        uploads,
+        review,
+        community,
+        saved,
+        analytics,
+        transfer,
+    ):
+        app.include_router(module.router)
     install_error_handlers(app)
     return app

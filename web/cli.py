@@ -29,8 +29,13 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def ingest(paths: tuple[Path, ...], quiet: bool) -> None:
-    """Ingest files or folders (recursively): .txt .md .html .pdf .docx."""
+@click.option(
+    "--draft",
+    is_flag=True,
+    help="Hold the documents and their interventions for review: readers see them once a curator publishes.",
+)
+def ingest(paths: tuple[Path, ...], quiet: bool, draft: bool) -> None:
+    """Ingest files or folders (recursively): .txt .md .html .pdf .docx. Published at once unless --draft."""
     from tqdm import tqdm
 
     from ingest.pipeline import collect_files
@@ -51,7 +56,12 @@ def ingest(paths: tuple[Path, ...], quiet: bool) -> None:
 
     service = build_search_service(settings, engine)
     summary = ingest_and_index(
-        [p for p in paths if p.exists()], settings=settings, engine=engine, service=service, on_file=progress
+        [p for p in paths if p.exists()],
+        settings=settings,
+        engine=engine,
+        service=service,
+        on_file=progress,
+        status="draft" if draft else "published",
     )
     bar.close()
     click.echo(
@@ -127,6 +137,149 @@ def stats() -> None:
                 f"{run.files_unchanged} unchanged, {run.files_failed} failed, {run.passages_added} passages"
             )
     click.echo(f"database:  {settings.resolved_database_url}")
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Make and manage accounts (the first admin is made here: kb has no default password)."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--organisation", default="")
+@click.option("--admin", "role", flag_value="admin", help="An admin: manages users and roles, and curates.")
+@click.option("--curator", "role", flag_value="curator", help="A curator: uploads, reviews and publishes.")
+@click.option("--member", "role", flag_value="member", default=True, help="A member (the default).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+def users_create(email: str, name: str, organisation: str, role: str, password_stdin: bool) -> None:
+    """Make an account; asks for its password."""
+    from kb import accounts
+
+    settings = get_settings()
+    engine = open_engine(settings)
+    password = _read_password(password_stdin)
+    with Session(engine) as session:
+        try:
+            user = accounts.create_user(
+                session=session,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                organisation=organisation,
+            )
+        except KbError as err:
+            raise click.ClickException(err.message) from err
+    click.echo(f"made {user.role} {user.email} (user {user.id})")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every account with its role."""
+    from kb import accounts
+
+    with Session(open_engine(get_settings())) as session:
+        for user in accounts.list_users(session=session):
+            state = " (disabled)" if user.disabled else ""
+            click.echo(f"{user.id:>5}  {user.role:<8} {user.email}  {user.name}{state}")
+
+
+@users.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["member", "curator", "admin"]))
+def users_set_role(email: str, role: str) -> None:
+    """Give an account another role."""
+    from kb import accounts
+
+    with Session(open_engine(get_settings())) as session:
+        user = accounts.get_user_by_email(session=session, email=email)
+        if user is None:
+            raise click.ClickException(f"no account for {email}")
+        try:
+            accounts.set_role(session=session, user_id=user.id, role=role)  # type: ignore[arg-type]
+        except KbError as err:
+            raise click.ClickException(err.message) from err
+    click.echo(f"{email} is now a {role}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set an account's password (and sign it out everywhere)."""
+    from kb import accounts
+
+    with Session(open_engine(get_settings())) as session:
+        user = accounts.get_user_by_email(session=session, email=email)
+        if user is None:
+            raise click.ClickException(f"no account for {email}")
+        try:
+            accounts.set_password(session=session, user_id=user.id, password=_read_password(password_stdin))  # type: ignore[arg-type]
+        except KbError as err:
+            raise click.ClickException(err.message) from err
+    click.echo(f"password set for {email}")
+
+
+# --- digests, export and import -------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the digests instead of sending them.")
+def digest(dry_run: bool) -> None:
+    """E-mail each member what is new for their saved searches (through KB_SMTP_HOST)."""
+    from web.digest import send_digests
+
+    settings = get_settings()
+    engine = open_engine(settings)
+    try:
+        report = send_digests(settings=settings, engine=engine, dry_run=dry_run)
+    except KbError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(str(report))
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+def export_command(path: Path) -> None:
+    """Write the whole knowledge base to a JSON file (users without their password hashes)."""
+    from kb.transfer import export_all, write_export
+
+    engine = open_engine(get_settings())
+    data = export_all(engine=engine)
+    write_export(data, path)
+    click.echo(
+        f"exported {', '.join(f'{len(rows)} {name}' for name, rows in data['tables'].items())} to {path}"
+    )
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(path: Path) -> None:
+    """Load a JSON export into an empty knowledge base."""
+    from kb.transfer import import_all, read_export
+
+    settings = get_settings()
+    engine = open_engine(settings)
+    try:
+        counts = import_all(engine=engine, data=read_export(path))
+    except KbError as err:
+        raise click.ClickException(err.message) from err
+    build_search_service(settings, engine).refresh()
+    click.echo(f"imported {', '.join(f'{n} {name}' for name, n in counts.items())}")
 
 
 if __name__ == "__main__":

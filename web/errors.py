@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb.errors import KbError
+from kb.errors import AuthRequired, KbError
 
 log = logging.getLogger(__name__)
 
 TITLES = {
     400: "Bad request",
+    401: "Sign in to continue",
+    403: "Not allowed",
     404: "Page not found",
     405: "Not allowed",
     409: "Conflict",
     422: "Check what you entered",
+    429: "Too many attempts",
     500: "Sorry, something went wrong",
 }
 
@@ -46,6 +50,14 @@ def respond(request: Request, status: int, message: str) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthRequired)
+    async def auth_required(request: Request, err: AuthRequired) -> Response:
+        """A page asks the reader to sign in and brings them back; the API answers 401."""
+        if request.method == "GET" and not request.url.path.startswith("/api"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        return respond(request, 401, err.message)
+
     @app.exception_handler(KbError)
     async def kb_error(request: Request, err: KbError) -> Response:
         return respond(request, err.status_code, err.message)

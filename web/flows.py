@@ -83,6 +83,7 @@ def ingest_and_index(
     trigger: str = "cli",
     origin: str = "ingest",
     on_file: Callable[[FileResult], None] | None = None,
+    status: str = "published",
 ) -> RunSummary:
     """Ingest the files, then bring the search index up to date (encoding only new passages)."""
     summary = ingest_paths(
@@ -90,6 +91,7 @@ def ingest_and_index(
         engine=engine,
         trigger=trigger,
         origin=origin,
+        status=status,
         max_bytes=settings.max_file_mb * 1024 * 1024,
         max_passage_chars=settings.max_passage_chars,
         on_file=on_file,

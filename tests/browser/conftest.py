@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import REPO, write
+from tests.conftest import PASSWORD, REPO, write
 from tests.test_catalogue import CURATED, ISLINGTON, KENT
 
 if TYPE_CHECKING:  # imported lazily below: without playwright the suite is skipped, not broken
@@ -104,6 +104,7 @@ class Server:
     base_url: str
     process: subprocess.Popen
     log: Path
+    users: dict[str, str] | None = None  # role -> e-mail address of an account with that role (password PASSWORD)
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -153,6 +154,37 @@ def ingest_into(data_dir: Path, paths: list[Path], *, embedder: str = "hashing")
     assert not summary.failed, [(f.path, f.reason) for f in summary.failed]
 
 
+def make_accounts(data_dir: Path) -> dict[str, str]:
+    """One account per role in the server's database, all with the password PASSWORD."""
+    from sqlmodel import Session
+
+    from kb import accounts
+    from kb.settings import Settings
+    from web.flows import open_engine
+
+    engine = open_engine(Settings(data_dir=data_dir, embedder="hashing", load_default_corpus=False))
+    users = {}
+    try:
+        with Session(engine) as session:
+            for role, name in (("member", "Maya Member"), ("curator", "Cara Curator"), ("admin", "Ada Admin")):
+                email = f"{role}@example.nhs.uk"
+                accounts.create_user(session=session, email=email, name=name, password=PASSWORD, role=role)
+                users[role] = email
+    finally:
+        engine.dispose()
+    return users
+
+
+def sign_in(page: Page, server: Server, role: str) -> None:
+    """Sign in through the site's own form as the server's account with this role."""
+    assert server.users, "this server has no accounts"
+    page.goto("/login")
+    page.get_by_label("E-mail address").fill(server.users[role])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
 @pytest.fixture(scope="session")
 def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A kb server over KENT, ISLINGTON, CURATED, SUNDERLAND and corpus/cases (hashing embedder)."""
@@ -164,6 +196,7 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     write(docs / "sunderland-recovery-at-home.txt", SUNDERLAND)
     data_dir = root / "data"
     ingest_into(data_dir, [docs, REPO / "corpus" / "cases"])
+    users = make_accounts(data_dir)
     env = os.environ | {
         "KB_DATA_DIR": str(data_dir),
         "KB_EMBEDDER": "hashing",
@@ -171,6 +204,7 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     env.pop("KB_DATABASE_URL", None)
     server = start_server(env, root / "server.log")
+    server.users = users
     yield server
     server.stop()
 

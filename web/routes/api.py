@@ -69,7 +69,7 @@ def documents(
     rows = repo.list_documents(session=session, limit=limit, offset=offset)
     return DocumentList(
         results=[DocumentSummary.model_validate(d, from_attributes=True) for d in rows],
-        total=repo.count_documents(session=session),
+        total=repo.count_documents(session=session, include_drafts=False),
         limit=limit,
         offset=offset,
     )

@@ -391,7 +391,10 @@ def document_page(
     catalogue: CatalogueDep,
     document_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> HTMLResponse:
-    doc = repo.get_document_or_raise(session=session, document_id=document_id)
+    user = request.state.user
+    doc = repo.get_document_or_raise(
+        session=session, document_id=document_id, include_drafts=user is not None and user.can("curator")
+    )
     outline = repo.document_outline(doc)
     passages = repo.passages_for_document(session=session, document_id=document_id)
     return render(

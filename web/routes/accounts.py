@@ -1,0 +1,211 @@
+"""Signing in and out, registering, one's own account, and the admin's user list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kb import accounts
+from kb.errors import Forbidden, InvalidInput, KbError, TooManyRequests
+from kb.models import ROLES
+from web.auth import SESSION_COOKIE as SESSION_COOKIE_NAME
+from web.auth import (
+    AdminDep,
+    CsrfDep,
+    MemberDep,
+    OptionalUserDep,
+    session_token,
+    set_session_cookie,
+)
+from web.deps import SessionDep, SettingsDep
+
+router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
+
+
+def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never redirect a signed-in user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- signing in and out ----------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, user: OptionalUserDep, next: Annotated[str | None, Query()] = None):  # noqa: A002
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "email": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+) -> Response:
+    client = client_of(request)
+    by_email, by_client = accounts.recent_failures(
+        session=session, email=email, client=client, minutes=settings.login_window_minutes
+    )
+    if by_email >= settings.login_attempts or by_client >= 4 * settings.login_attempts:
+        raise TooManyRequests(
+            f"Too many failed sign-ins. Wait {settings.login_window_minutes} minutes and try again, "
+            "or ask an admin to reset your password."
+        )
+    user = accounts.authenticate(session=session, email=email, password=password)
+    if user is None:
+        accounts.record_failure(session=session, email=email, client=client)
+        return render(
+            request,
+            "login.html",
+            {
+                "next": safe_next(next),
+                "email": email,
+                "error": "That e-mail address and password do not match an account.",
+            },
+            status_code=401,
+        )
+    accounts.clear_failures(session=session, email=email)
+    token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)  # type: ignore[arg-type]
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, token, days=settings.session_days)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    token = session_token(request)
+    if token:
+        accounts.end_session(session=session, token=token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request, settings: SettingsDep, user: OptionalUserDep):
+    if not settings.allow_registration:
+        raise Forbidden("Accounts on this site are made by its admins: ask the programme team for one.")
+    if user is not None:
+        return RedirectResponse("/account", status_code=303)
+    return render(request, "register.html", {"values": {}})
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    organisation: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    if not settings.allow_registration:
+        raise Forbidden("Accounts on this site are made by its admins: ask the programme team for one.")
+    values = {"email": email, "name": name, "organisation": organisation}
+    try:
+        user = accounts.create_user(
+            session=session, email=email, name=name, password=password, organisation=organisation
+        )
+    except KbError as err:
+        return render(request, "register.html", {"values": values, "error": err.message}, err.status_code)
+    token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)  # type: ignore[arg-type]
+    response = RedirectResponse("/account", status_code=303)
+    set_session_cookie(request, response, token, days=settings.session_days)
+    return response
+
+
+# --- one's own account --------------------------------------------------------------------
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, session: SessionDep, user: MemberDep):
+    record = accounts.get_user_or_raise(session=session, user_id=user.id)
+    return render(request, "account.html", {"account": record, "message": request.query_params.get("done")})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: MemberDep,
+    current: Annotated[str, Form(max_length=1000)] = "",
+    new: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    record = accounts.get_user_or_raise(session=session, user_id=user.id)
+    error = None
+    if not accounts.verify_password(record.password_hash, current):
+        error = "Your current password is not right."
+    else:
+        try:
+            accounts.set_password(session=session, user_id=user.id, password=new)
+        except InvalidInput as err:
+            error = err.message
+    if error:
+        return render(request, "account.html", {"account": record, "error": error}, status_code=422)
+    token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)
+    response = RedirectResponse(
+        "/account?" + urlencode({"done": "Your password is changed."}), status_code=303
+    )
+    set_session_cookie(request, response, token, days=settings.session_days)
+    return response
+
+
+# --- the admin's user list ------------------------------------------------------------------
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, user: AdminDep):
+    return render(
+        request,
+        "admin_users.html",
+        {
+            "users": accounts.list_users(session=session),
+            "roles": ROLES[1:],
+            "message": request.query_params.get("done"),
+        },
+    )
+
+
+@router.post("/admin/users/{user_id}/role")
+def change_role(
+    session: SessionDep,
+    user: AdminDep,
+    user_id: Annotated[int, Path(ge=1)],
+    role: Annotated[str, Form(max_length=20)],
+) -> Response:
+    changed = accounts.set_role(session=session, user_id=user_id, role=role)
+    done = f"{changed.name} is now a {changed.role}."
+    return RedirectResponse("/admin/users?" + urlencode({"done": done}), status_code=303)
+
+
+@router.post("/admin/users/{user_id}/disabled")
+def change_disabled(
+    session: SessionDep,
+    user: AdminDep,
+    user_id: Annotated[int, Path(ge=1)],
+    disabled: Annotated[bool, Form()] = False,
+) -> Response:
+    if user_id == user.id and disabled:
+        raise InvalidInput("You cannot disable your own account.")
+    changed = accounts.set_disabled(session=session, user_id=user_id, disabled=disabled)
+    done = f"{changed.name} can {'no longer' if changed.disabled else 'again'} sign in."
+    return RedirectResponse("/admin/users?" + urlencode({"done": done}), status_code=303)
