@@ -19,7 +19,9 @@ class DocumentBase(SQLModel):
     source: str = Field(index=True)  # the ingested file's name, as shown in citations
     title: str
     format: str
-    origin: str = "ingest"  # "corpus" (bundled), "ingest" (CLI), "upload" (site) or "submission" (member form)
+    origin: str = (
+        "ingest"  # "corpus" (bundled), "ingest" (CLI), "upload" (site) or "submission" (member form)
+    )
     status: str = Field(default="published", index=True)  # "draft" until a curator publishes an upload
 
 
@@ -312,7 +314,9 @@ class UploadFile(SQLModel, table=True):
     filename: str  # the name as uploaded (shown, never used as a path)
     stored_name: str  # what it is stored as: <sha256 of content><suffix>
     size: int
-    status: str = Field(default="queued", index=True)  # queued, parsing, extracting, indexing, indexed, unchanged, failed
+    status: str = Field(
+        default="queued", index=True
+    )  # queued, parsing, extracting, indexing, indexed, unchanged, failed
     reason: str | None = None
     document_id: int | None = None
     attempts: int = 0
@@ -382,6 +386,7 @@ class FollowUp(SQLModel, table=True):
     user_id: int = Field(foreign_key="account.id")
     area: str  # where they tried it
     body: str  # Markdown: what they did and what happened
+    outcome: str = ""  # an optional figure as the member wrote it; not verified
     status: str = "visible"
     created_at: datetime = Field(default_factory=utcnow)
 

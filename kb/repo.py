@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -219,21 +219,34 @@ class IndexRow(NamedTuple):
 
 def index_rows(*, session: Session) -> list[IndexRow]:
     """What the search indexes need of every passage, in passage id order."""
-    statement = (
-        select(
-            Passage.id,
-            Passage.embed_hash,
-            Passage.text,
-            Passage.heading,
-            Document.title,
-            Document.source,
-            Passage.site,
+    return [row for batch in iter_index_rows(session=session) for row in batch]
+
+
+def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[list[IndexRow]]:
+    """index_rows a batch at a time (keyset paging on the passage id), so a million passages are never all
+    in memory at once. Only passages of published documents: a draft upload is searchable once published."""
+    after = 0
+    while True:
+        statement = (
+            select(
+                Passage.id,
+                Passage.embed_hash,
+                Passage.text,
+                Passage.heading,
+                Document.title,
+                Document.source,
+                Passage.site,
+            )
+            .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
+            .where(Document.status == "published", Passage.id > after)  # type: ignore[operator]
+            .order_by(Passage.id)
+            .limit(batch_size)
         )
-        .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
-        .where(Document.status == "published")  # a draft upload is searchable once a curator publishes it
-        .order_by(Passage.id)
-    )
-    return [IndexRow(*row) for row in session.exec(statement)]
+        batch = [IndexRow(*row) for row in session.exec(statement)]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].passage_id
 
 
 def recent_documents(*, session: Session, limit: int) -> list[dict]:
@@ -247,9 +260,13 @@ def recent_documents(*, session: Session, limit: int) -> list[dict]:
     return [dict(zip(keys, row, strict=True)) for row in session.exec(statement)]
 
 
-def record_query(*, session: Session, query: str, results: int, interventions: int) -> None:
+def record_query(
+    *, session: Session, query: str, results: int, interventions: int, top_score: float | None = None
+) -> None:
     """Keep a search for the curators' analytics."""
-    session.add(QueryLog(query=query[:500], results=results, interventions=interventions))
+    session.add(
+        QueryLog(query=query[:500], results=results, interventions=interventions, top_score=top_score)
+    )
     session.commit()
 
 

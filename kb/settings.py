@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     max_passage_chars: int = 1200
     # accounts and the site's forms
     secret_key: str | None = None  # signs session cookies; made once and kept in the database when unset
-    allow_registration: bool = True  # anyone may make a member account; curators and admins are made by an admin
+    allow_registration: bool = (
+        True  # anyone may make a member account; curators and admins are made by an admin
+    )
     session_days: int = 14
     login_attempts: int = 5  # failed sign-ins per e-mail address (or 4x this per client) before a pause
     login_window_minutes: int = 15

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +47,44 @@ def tokenize(text: str) -> list[str]:
     return _stemmer.stemWords(words)
 
 
+class TokenIdCorpus:
+    """Every document's token ids in one int32 array with offsets: what bm25s indexes, without a Python list
+    per document. bm25s reads it through `ids` (iterated once per pass, a list per document at a time)
+    and `vocab` (token -> id)."""
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray, vocab: dict[str, int]):
+        self.flat, self.offsets, self.vocab = flat, offsets, vocab
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[str]) -> TokenIdCorpus:
+        vocab: dict[str, int] = {}
+        pieces: list[np.ndarray] = []
+        lengths: list[int] = []
+        batch: list[int] = []
+        for document in documents:
+            tokens = tokenize(document) or ["∅"]  # why: bm25s needs every document to have a token
+            batch.extend(vocab.setdefault(token, len(vocab)) for token in tokens)
+            lengths.append(len(tokens))
+            if len(batch) >= 1_000_000:
+                pieces.append(np.array(batch, dtype=np.int32))
+                batch = []
+        pieces.append(np.array(batch, dtype=np.int32))
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(np.concatenate(pieces), offsets, vocab)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def ids(self) -> TokenIdCorpus:
+        return self
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for start, end in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True):
+            yield self.flat[start:end].tolist()
+
+
 @dataclass(frozen=True)
 class LexicalManifest:
     count: int
@@ -58,26 +97,47 @@ class LexicalIndex:
         self.retriever, self.ids, self.manifest = retriever, ids.astype(np.int64), manifest
 
     @classmethod
-    def build(cls, documents: list[str], ids: np.ndarray, manifest: LexicalManifest) -> LexicalIndex:
-        if not documents:
+    def build(cls, documents: Iterable[str], ids: np.ndarray, manifest: LexicalManifest) -> LexicalIndex:
+        """BM25 over the documents (aligned with `ids`), tokenized one at a time into one int32 array.
+
+        Scores are those bm25s gives for the same token lists; what changes is the memory: a million
+        passages held as lists of token strings cost several GB, as token ids in one array about 250 MB.
+        """
+        return cls.from_corpus(TokenIdCorpus.from_documents(documents), ids, manifest)
+
+    @classmethod
+    def from_corpus(cls, corpus: TokenIdCorpus, ids: np.ndarray, manifest: LexicalManifest) -> LexicalIndex:
+        if not len(corpus):
             return cls(None, ids, manifest)
         retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index([tokenize(d) or ["∅"] for d in documents], show_progress=False)
+        retriever.index(corpus, show_progress=False)
         return cls(retriever, ids, manifest)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def scores(self, weighted_phrases: list[tuple[str, float]]) -> np.ndarray:
-        """Sum of weight × BM25 over the phrases, one score per passage (aligned with `ids`)."""
+        """Sum of weight × BM25 over the phrases, one score per passage (aligned with `ids`).
+
+        Each token's column of the BM25 matrix is added once with the summed weight of the phrases it is
+        in, rather than scoring each phrase over every passage (a million-long array per phrase).
+        """
         total = np.zeros(len(self.ids), dtype=np.float32)
         if self.retriever is None:
             return total
         vocabulary = self.retriever.vocab_dict
+        weight_of: dict[int, float] = {}
         for phrase, weight in weighted_phrases:
-            tokens = [t for t in tokenize(phrase) if t in vocabulary]
-            if tokens:
-                total += weight * self.retriever.get_scores(tokens)
+            for token in tokenize(phrase):
+                if token in vocabulary:
+                    token_id = vocabulary[token]
+                    weight_of[token_id] = weight_of.get(token_id, 0.0) + weight
+        matrix = self.retriever.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        for token_id, weight in weight_of.items():
+            start, end = indptr[token_id], indptr[token_id + 1]
+            # why: a column holds each passage at most once, so plain fancy-index addition is exact
+            total[indices[start:end]] += np.float32(weight) * data[start:end]
         return total
 
     def save(self, folder: Path) -> None:

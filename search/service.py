@@ -7,6 +7,8 @@ import logging
 import re
 import threading
 import time
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +22,8 @@ from kb.models import HEADING_SEPARATOR, DocumentRef, Passage, SearchHit, Search
 from kb.vocabulary import Vocabulary, expand_query, sites_in
 from search.embeddings import Embedder
 from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
-from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest
-from search.vectors import Manifest, VectorIndex
+from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus
+from search.vectors import APPROXIMATE, EXACT, Manifest, VectorIndex, kind_for, lists_for
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ EXPANSION_SCALE = 0.6  # vocabulary expansions count less than the words the use
 SOURCE_DECAY = 0.95  # each further result from the same document is discounted by this factor
 SITE_BOOST = 0.1  # added when a passage is about a site the query names
 ACRONYM_WEIGHT = 0.65  # expansions at or above this weight are spelled out for the embedder too
+ENCODE_BATCH = 2048  # passages read from the cache, and encoded when missing, per batch
 VIEW_CHARS = 400  # passages longer than this are also embedded in pieces of about this size
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(£])|\n\s*\n")
 
@@ -74,7 +77,7 @@ class SearchService:
         self._generation = -1
         self.vectors: VectorIndex | None = None
         self.lexical: LexicalIndex | None = None
-        self.source_of: dict[int, str] = {}
+        self.source_of: SourceLookup = SourceLookup.of(np.zeros(0, dtype=np.int64), [])
         self._sites_of_passage: dict[int, frozenset[str]] = {}
 
     # --- keeping the indexes in step with the database ----------------------------
@@ -86,73 +89,113 @@ class SearchService:
             self.refresh()
 
     def refresh(self) -> RefreshReport:
-        """Load the saved indexes if they cover exactly the stored passages, else rebuild (re-encoding only new text)."""
+        """Load the saved indexes if they cover exactly the stored passages, else rebuild (re-encoding only new text).
+
+        Built to hold a million passages in a few GB: the rows are read a batch at a time and never held
+        together. One pass finds what each index covers; only an index that must be built takes another
+        pass (the vectors from the cache, the lexical tokens).
+        """
         started = time.perf_counter()
         with self._lock, Session(self.engine) as session:
             generation = repo.current_generation(session=session)
-            rows = repo.index_rows(session=session)
-            ids = np.array([r.passage_id for r in rows], dtype=np.int64)
-            corpus_hash = hashlib.sha256(
-                "\n".join(f"{r.passage_id}:{r.embed_hash}:{r.site}" for r in rows).encode()
-            ).hexdigest()
+            digest = hashlib.sha256()
+            vector_count, passage_ids, sources = 0, array("q"), []
+            for batch in repo.iter_index_rows(session=session):  # why: never all rows in memory at once
+                for row in batch:
+                    separator = "\n" if passage_ids else ""
+                    digest.update(f"{separator}{row.passage_id}:{row.embed_hash}:{row.site}".encode())
+                    vector_count += view_count(row.text)
+                    passage_ids.append(row.passage_id)
+                    sources.append(row.source)
+            ids = np.frombuffer(passage_ids, dtype=np.int64).copy()
+            corpus_hash = digest.hexdigest()
+            kind = kind_for(vector_count)
             vector_manifest = Manifest(
                 model=self.embedder.model_id,
                 dimension=self.embedder.dimension,
-                count=len(rows),
+                count=len(ids),
                 corpus_hash=corpus_hash,
                 views=VIEW_CHARS,
+                kind=kind,
+                lists=lists_for(vector_count) if kind == APPROXIMATE else 0,
             )
+            lexical_manifest = LexicalManifest(count=len(ids), corpus_hash=corpus_hash)
             encoded, vector_state, lexical_state = 0, "current", "current"
-            if self.vectors is None or self.vectors.manifest != vector_manifest:
-                vectors = VectorIndex.load(self.index_dir / "vectors", expected=vector_manifest)
-                vector_state = "loaded"
-                if vectors is None:
-                    matrix, owners, encoded = self._vectors_for(session, rows)
-                    vectors = VectorIndex(matrix, owners, vector_manifest)
-                    vectors.save(self.index_dir / "vectors")
-                    vector_state = "built"
-                self.vectors = vectors
-            lexical_manifest = LexicalManifest(count=len(rows), corpus_hash=corpus_hash)
-            if self.lexical is None or self.lexical.manifest != lexical_manifest:
-                lexical = LexicalIndex.load(self.index_dir / "lexical", expected=lexical_manifest)
-                lexical_state = "loaded"
-                if lexical is None:
-                    documents = [lexical_text(heading=r.heading, site=r.site, text=r.text) for r in rows]
-                    lexical = LexicalIndex.build(documents, ids, lexical_manifest)
-                    lexical.save(self.index_dir / "lexical")
-                    lexical_state = "built"
-                self.lexical = lexical
-            self.source_of = {r.passage_id: r.source for r in rows}
+            vectors: VectorIndex | None = self.vectors
+            if vectors is None or vectors.manifest != vector_manifest:
+                vectors, vector_state = (
+                    VectorIndex.load(self.index_dir / "vectors", expected=vector_manifest),
+                    "loaded",
+                )
+            lexical: LexicalIndex | None = self.lexical
+            if lexical is None or lexical.manifest != lexical_manifest:
+                lexical, lexical_state = (
+                    LexicalIndex.load(self.index_dir / "lexical", expected=lexical_manifest),
+                    "loaded",
+                )
+            self.source_of = SourceLookup.of(ids, sources)
+            del sources, passage_ids
+            matrix = owners = None
+            if vectors is None:
+                matrix, owners, encoded = self._vectors_for(session, vector_count)
+            tokens = (
+                TokenIdCorpus.from_documents(
+                    lexical_text(heading=r.heading, site=r.site, text=r.text)
+                    for batch in repo.iter_index_rows(session=session)
+                    for r in batch
+                )
+                if lexical is None
+                else None
+            )
+            if vectors is None:
+                vectors = VectorIndex(matrix, owners, vector_manifest)  # type: ignore[arg-type]
+                del matrix
+                vectors.save(self.index_dir / "vectors")
+                vector_state = "built"
+            if lexical is None:
+                lexical = LexicalIndex.from_corpus(tokens, ids, lexical_manifest)  # type: ignore[arg-type]
+                lexical.save(self.index_dir / "lexical")
+                lexical_state = "built"
+            self.vectors, self.lexical = vectors, lexical
             self._sites_of_passage.clear()
             self._generation = generation
-        report = RefreshReport(len(rows), encoded, vector_state, lexical_state, time.perf_counter() - started)
+        report = RefreshReport(len(ids), encoded, vector_state, lexical_state, time.perf_counter() - started)
         log.info("search index: %s", report)
         return report
 
-    def _vectors_for(self, session: Session, rows: list[repo.IndexRow]) -> tuple[np.ndarray, np.ndarray, int]:
-        """One vector per view of each passage (see passage_views), with the passage id of each row."""
-        owners: list[int] = []
-        texts: list[str] = []
-        for row in rows:
-            for view in passage_views(title=row.title, heading=row.heading, text=row.text):
-                owners.append(row.passage_id)
-                texts.append(view)
-        keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
-        found = repo.cached_vectors(session=session, keys=keys)
-        missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.values())
-        for start in range(
-            0, len(missing), 2048
-        ):  # why: commit as we go, so an interrupted build keeps its work
-            batch = missing[start : start + 2048]
-            vectors = self.embedder.encode([texts[i] for i in batch])
-            new = {keys[i]: vectors[n] for n, i in enumerate(batch)}
-            repo.store_vectors(session=session, vectors=new)
-            session.commit()
-            found.update(new)
-        matrix = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        for i, key in enumerate(keys):
-            matrix[i] = found[key]
-        return matrix, np.array(owners, dtype=np.int64), len(missing)
+    def _vectors_for(self, session: Session, vector_count: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """One vector per view of each passage (see passage_views), with the passage id of each row.
+
+        Read from the cache (encoding only what it lacks) a batch of passages at a time, into float32 for
+        an exact index and float16 for an approximate one (half the memory; its 8-bit codes are coarser).
+        """
+        dtype = np.float32 if kind_for(vector_count) == EXACT else np.float16
+        matrix = np.zeros((vector_count, self.embedder.dimension), dtype=dtype)
+        owners = np.zeros(vector_count, dtype=np.int64)
+        encoded, position = 0, 0
+        # why: a batch at a time, committing as we go, so an interrupted build keeps its work
+        for batch in repo.iter_index_rows(session=session, batch_size=ENCODE_BATCH):
+            texts: list[str] = []
+            for row in batch:
+                views = passage_views(title=row.title, heading=row.heading, text=row.text)
+                owners[position + len(texts) : position + len(texts) + len(views)] = row.passage_id
+                texts.extend(views)
+            keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
+            found = repo.cached_vectors(session=session, keys=keys)
+            missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.values())
+            if missing:
+                new_vectors = self.embedder.encode([texts[i] for i in missing])
+                new = {keys[i]: new_vectors[n] for n, i in enumerate(missing)}
+                repo.store_vectors(session=session, vectors=new)
+                session.commit()
+                found.update(new)
+                encoded += len(missing)
+            for i, key in enumerate(keys):
+                matrix[position + i] = found[key]
+            position += len(keys)
+        if position != vector_count:
+            raise RuntimeError(f"expected {vector_count} views, cut {position}")
+        return matrix, owners, encoded
 
     # --- answering queries ---------------------------------------------------------
 
@@ -206,7 +249,10 @@ class SearchService:
             )
             scores = dict(ranked)
             ordered = diversify(
-                [(k, scores[k]) for k in kept], self.source_of, decay=SOURCE_DECAY, k=offset + limit
+                [(k, scores[k]) for k in kept],
+                {k: self.source_of.get(k) for k in kept},
+                decay=SOURCE_DECAY,
+                k=offset + limit,
             )
             page = ordered[offset : offset + limit]
             documents = repo.documents_by_ids(
@@ -291,7 +337,7 @@ def passage_views(*, title: str, heading: str, text: str) -> list[str]:
     sentences keeps a specific point findable. A passage scores as its best view.
     """
     views = [passage_context_text(title=title, heading=heading, text=text)]
-    if len(text) <= VIEW_CHARS * 1.5:
+    if not is_long(text):
         return views
     prefix = heading.split(HEADING_SEPARATOR)[-1] if heading else title
     piece: list[str] = []
@@ -307,6 +353,41 @@ def passage_views(*, title: str, heading: str, text: str) -> list[str]:
     if piece and size > VIEW_CHARS / 4:
         views.append(f"{prefix}\n{' '.join(piece)}")
     return views
+
+
+def is_long(text: str) -> bool:
+    return len(text) > VIEW_CHARS * 1.5
+
+
+def view_count(text: str) -> int:
+    """How many views passage_views cuts for a passage of this text (without building the texts of a short one)."""
+    return len(passage_views(title="", heading="", text=text)) if is_long(text) else 1
+
+
+class SourceLookup:
+    """passage id -> source file name for every indexed passage, as two arrays and the distinct names, where a
+    dict would cost ~100 bytes a passage (a million passages name a few thousand files)."""
+
+    def __init__(self, ids: np.ndarray, codes: np.ndarray, names: list[str]):
+        order = np.argsort(ids, kind="stable")
+        self.ids, self.codes, self.names = ids[order], codes[order], names
+
+    @classmethod
+    def of(cls, ids: np.ndarray, sources: Iterable[str]) -> SourceLookup:
+        code_of: dict[str, int] = {}
+        codes = np.fromiter(
+            (code_of.setdefault(s, len(code_of)) for s in sources), dtype=np.int32, count=len(ids)
+        )
+        return cls(ids, codes, list(code_of))
+
+    def get(self, passage_id: int, default: str = "") -> str:
+        at = int(np.searchsorted(self.ids, passage_id))
+        if at < len(self.ids) and self.ids[at] == passage_id:
+            return self.names[self.codes[at]]
+        return default
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def highlight_terms(query: str, expansions: list[tuple[str, float]]) -> list[str]:

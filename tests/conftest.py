@@ -116,7 +116,9 @@ def post_form(test_client: TestClient, url: str, data: dict | None = None, **kwa
 
 
 def sign_in(test_client: TestClient, email: str, password: str = PASSWORD) -> None:
-    response = post_form(test_client, "/login", {"email": email, "password": password}, follow_redirects=False)
+    response = post_form(
+        test_client, "/login", {"email": email, "password": password}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text
 
 

@@ -94,3 +94,63 @@ def test_an_ingest_by_another_process_is_searchable_through_every_server(two_ser
         assert hits and hits[0]["source"] == "kent.txt", base
         catalogue = get_json(f"{base}/api/interventions")
         assert catalogue["total"] >= 1, (base, catalogue, get_json(f"{base}/api/stats"))
+
+
+def test_an_upload_and_publish_through_one_server_is_searchable_through_the_other(
+    two_servers, tmp_path: Path
+):
+    """The whole curation path across processes: upload to A, A's worker ingests it as a draft (neither server
+    shows it), publish through A, and B finds it within a few seconds, with no restart."""
+    import httpx
+
+    from tests.conftest import PASSWORD
+
+    bases, cli_env = two_servers
+    made = subprocess.run(
+        [sys.executable, "-m", "web.cli", "users", "create", "--curator", "--email", "c@example.nhs.uk"]
+        + ["--name", "Cara", "--password-stdin"],
+        env=cli_env,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    with httpx.Client(base_url=bases[0], timeout=30) as a:
+        a.get("/login")
+        token = a.cookies["kb_csrf"]
+        signed_in = a.post(
+            "/login", data={"email": "c@example.nhs.uk", "password": PASSWORD, "csrf_token": token}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        uploaded = a.post(
+            "/curate/uploads",
+            data={"csrf_token": token},
+            files={"files": ("kent.txt", KENT.encode(), "text/plain")},
+        )
+        assert uploaded.status_code == 303, uploaded.text
+        upload_id = uploaded.headers["location"].rsplit("/", 1)[-1]
+        deadline = time.monotonic() + 60
+        while True:
+            status = a.get(f"/api/uploads/{upload_id}").json()
+            if status["done"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        [file] = status["files"]
+        assert file["status"] == "indexed", file
+        for base in bases:  # a draft: no reader sees it yet
+            assert get_json(f"{base}/api/search?q=integrated+discharge+team")["results"] == []
+        published = a.post(
+            f"/curate/documents/{file['document_id']}/publish",
+            data={"csrf_token": token, "interventions": "all"},
+        )
+        assert published.status_code == 303, published.text
+    started = time.monotonic()
+    while True:
+        hits = get_json(f"{bases[1]}/api/search?q=integrated+discharge+team&limit=3")["results"]
+        if hits or time.monotonic() - started > 10:
+            break
+        time.sleep(0.2)
+    assert hits and hits[0]["source"] == "kent.txt"
+    assert get_json(f"{bases[1]}/api/interventions")["total"] >= 1

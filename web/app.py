@@ -26,6 +26,7 @@ from web.flows import (
     open_engine,
     sync_sites,
 )
+from web.markdown import render_markdown
 from web.routes import (
     accounts as account_routes,
 )
@@ -62,6 +63,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["highlight"] = highlight
     templates.env.globals["csrf_field"] = csrf_field
+    templates.env.filters["markdown"] = render_markdown
     return templates
 
 

@@ -260,7 +260,10 @@ def export_command(path: Path) -> None:
 
     engine = open_engine(get_settings())
     data = export_all(engine=engine)
-    write_export(data, path)
+    try:
+        write_export(data, path)
+    except OSError as err:
+        raise click.ClickException(f"could not write {path}: {err.strerror or err}") from err
     click.echo(
         f"exported {', '.join(f'{len(rows)} {name}' for name, rows in data['tables'].items())} to {path}"
     )

@@ -104,7 +104,9 @@ class Server:
     base_url: str
     process: subprocess.Popen
     log: Path
-    users: dict[str, str] | None = None  # role -> e-mail address of an account with that role (password PASSWORD)
+    users: dict[str, str] | None = (
+        None  # role -> e-mail address of an account with that role (password PASSWORD)
+    )
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -166,7 +168,11 @@ def make_accounts(data_dir: Path) -> dict[str, str]:
     users = {}
     try:
         with Session(engine) as session:
-            for role, name in (("member", "Maya Member"), ("curator", "Cara Curator"), ("admin", "Ada Admin")):
+            for role, name in (
+                ("member", "Maya Member"),
+                ("curator", "Cara Curator"),
+                ("admin", "Ada Admin"),
+            ):
                 email = f"{role}@example.nhs.uk"
                 accounts.create_user(session=session, email=email, name=name, password=PASSWORD, role=role)
                 users[role] = email

@@ -18,6 +18,7 @@ from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Fi
 from web.deps import SessionDep
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
 from web.routes.catalogue import CatalogueDep
+from web.routes.community import community_context
 from web.routes.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -259,6 +260,11 @@ def intervention_page(
         record_url=str(request.url_for("intervention_page", intervention_id=record.row.id)),
         retrieved=date.today(),
         titles=document_titles(session, [record]),
+    )
+    view |= community_context(
+        session=session,
+        intervention_id=record.row.id,  # type: ignore[arg-type]
+        user=request.state.user,
     )
     return render(request, "intervention.html", view)
 

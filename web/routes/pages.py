@@ -173,11 +173,19 @@ def sort_headers(path: str, keep: list[tuple[str, str]], sort: str) -> dict[str,
 # --- spelling and broader queries for search ----------------------------------------------
 
 
-def record_query(engine: Engine, *, query: str, results: int, interventions: int) -> None:
+def record_query(
+    engine: Engine, *, query: str, results: int, interventions: int, top_score: float | None = None
+) -> None:
     """Log a search for curators in its own short transaction; a failure is logged, never raised."""
     try:
         with Session(engine) as session:
-            repo.record_query(session=session, query=query, results=results, interventions=interventions)
+            repo.record_query(
+                session=session,
+                query=query,
+                results=results,
+                interventions=interventions,
+                top_score=top_score,
+            )
     except Exception:  # why: losing one log line must never cost the reader their search
         log.warning("could not record the query %r", query[:80], exc_info=True)
 
@@ -352,6 +360,7 @@ def search_page(
                 query=response.query,
                 results=response.total,
                 interventions=context["intervention_total"],
+                top_score=max((hit.score for hit in response.results), default=None),
             )
     return render(request, "search.html", context, status_code=422 if context["error"] else 200)
 
