@@ -135,27 +135,27 @@ class SearchService:
                 )
             self.source_of = SourceLookup.of(ids, sources)
             del sources, passage_ids
-            matrix = owners = None
-            if vectors is None:
-                matrix, owners, encoded = self._vectors_for(session, vector_count)
-            tokens = (
-                TokenIdCorpus.from_documents(
+            # why this order: the BM25 build is the largest transient (about 1.5 GB at a million passages),
+            # so it runs before the vector matrix is read, and each index being replaced is let go first
+            # (searches wait on the lock during a rebuild either way). Measured in bench/RESULTS.md.
+            if lexical is None:
+                self.lexical = None
+                tokens = TokenIdCorpus.from_documents(
                     lexical_text(heading=r.heading, site=r.site, text=r.text)
                     for batch in repo.iter_index_rows(session=session)
                     for r in batch
                 )
-                if lexical is None
-                else None
-            )
-            if vectors is None:
-                vectors = VectorIndex(matrix, owners, vector_manifest)  # type: ignore[arg-type]
-                del matrix
-                vectors.save(self.index_dir / "vectors")
-                vector_state = "built"
-            if lexical is None:
-                lexical = LexicalIndex.from_corpus(tokens, ids, lexical_manifest)  # type: ignore[arg-type]
+                lexical = LexicalIndex.from_corpus(tokens, ids, lexical_manifest)
+                del tokens
                 lexical.save(self.index_dir / "lexical")
                 lexical_state = "built"
+            if vectors is None:
+                self.vectors = None
+                matrix, owners, encoded = self._vectors_for(session, vector_count)
+                vectors = VectorIndex(matrix, owners, vector_manifest)
+                del matrix, owners
+                vectors.save(self.index_dir / "vectors")
+                vector_state = "built"
             self.vectors, self.lexical = vectors, lexical
             self._sites_of_passage.clear()
             self._generation = generation
