@@ -100,7 +100,9 @@ def serve(host: str, port: int, workers: int) -> None:
         return
     # why: load the default corpus once here, so the workers do not race to ingest it
     load_default_corpus_if_empty(settings, open_engine(settings))
-    uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "web.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="warning"
+    )
 
 
 @main.command()
