@@ -247,3 +247,16 @@ def axe_script() -> Path:
     if not path.exists():  # CI cannot get here: `make browser-deps` runs `npm ci` under `set -e`
         pytest.skip(f"{path} is missing: run `npm ci --no-audit --no-fund` (or `make browser-deps`)")
     return path
+
+
+def serious_axe_violations(page: Page, axe_script: Path) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    import json
+
+    page.add_script_tag(path=str(axe_script))
+    result = json.loads(page.evaluate("async () => JSON.stringify(await axe.run(document))"))
+    return [
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -3,12 +3,11 @@ follow-up; a curator moderates and records the lead's contact; the page stays ac
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.browser.conftest import SCREENSHOTS, Server, sign_in
+from tests.browser.conftest import SCREENSHOTS, Server, serious_axe_violations, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -39,16 +38,6 @@ def section_screenshot(page: Page, first: str, last: str, name: str) -> None:
         full_page=True,
         clip={"x": 0, "y": y, "width": page.viewport_size["width"], "height": height},
     )
-
-
-def serious_axe_violations(page: Page, axe_script: Path) -> list[str]:
-    page.add_script_tag(path=str(axe_script))
-    result = json.loads(page.evaluate("async () => JSON.stringify(await axe.run(document))"))
-    return [
-        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes'][:3]]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_member_comments_replies_and_reports_a_follow_up(page: Page, kb_server: Server, axe_script: Path):

@@ -3,27 +3,16 @@ and a reader then sees it; each page is screenshotted and scanned with axe-core.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, SCREENSHOTS, Server, sign_in
+from tests.browser.conftest import DESKTOP, SCREENSHOTS, Server, serious_axe_violations, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
-
-
-def serious_violations(page: Page, axe_script: Path) -> list[str]:
-    page.add_script_tag(path=str(axe_script))
-    result = json.loads(page.evaluate("async () => JSON.stringify(await axe.run(document))"))
-    return [
-        f"{page.url}: {v['id']} {v['help']} {[n['target'] for n in v['nodes'][:3]]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def shoot(page: Page, name: str) -> None:
@@ -60,7 +49,7 @@ def test_submit_review_edit_publish_and_read(
     page.get_by_label("The programme team may contact me").check()
     shoot(page, "submit")
     if axe:
-        problems += serious_violations(page, axe)
+        problems += serious_axe_violations(page, axe)
     page.get_by_role("button", name="Submit for review").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Thank you")
     reference = re.search(r"reference (\d+)", page.get_by_role("status").inner_text())
@@ -81,13 +70,13 @@ def test_submit_review_edit_publish_and_read(
         assert row.get_by_text("Submitted by a member").is_visible()
         shoot(curator, "queue")
         if axe:
-            problems += serious_violations(curator, axe)
+            problems += serious_axe_violations(curator, axe)
         row.get_by_role("link", name=re.compile("Review")).click()
         assert curator.get_by_role("heading", level=1).inner_text() == "Care home huddles in Wakefield"
         assert curator.locator(".review-sources").get_by_text("Ambulance call-outs").is_visible()
         shoot(curator, "intervention")
         if axe:
-            problems += serious_violations(curator, axe)
+            problems += serious_axe_violations(curator, axe)
 
         # edits the title, adds a tag and says why
         curator.get_by_label("Title", exact=True).fill("Care home huddles in Wakefield: weekly with the GP")
@@ -104,7 +93,7 @@ def test_submit_review_edit_publish_and_read(
         assert curator.get_by_role("cell", name="Maya Member").is_visible()
         shoot(curator, "history")
         if axe:
-            problems += serious_violations(curator, axe)
+            problems += serious_axe_violations(curator, axe)
         curator.get_by_role("button", name="Show the difference").click()
         curator.wait_for_url(re.compile(r"/diff\?from=1&to=2$"))
         assert curator.locator(".diff ins", has_text="weekly with the GP").count() >= 1
@@ -112,7 +101,7 @@ def test_submit_review_edit_publish_and_read(
         assert changed == ["Title", "Tags"], changed  # a re-saved textarea is not a change
         shoot(curator, "diff")
         if axe:
-            problems += serious_violations(curator, axe)
+            problems += serious_axe_violations(curator, axe)
 
         # publishes it
         curator.goto(f"/curate/interventions/{intervention_id}")

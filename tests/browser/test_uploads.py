@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.browser.conftest import SCREENSHOTS, Server, sign_in
+from tests.browser.conftest import SCREENSHOTS, Server, serious_axe_violations, sign_in
 from tests.test_uploads import CASE_STUDY
 
 if TYPE_CHECKING:  # playwright may be absent: the suite is then skipped (see conftest.py)
@@ -21,21 +20,11 @@ def case_study(place: str, copies: int) -> bytes:
     return "\n\n".join(CASE_STUDY.replace("Wakefield", f"{place} {n}") for n in range(copies)).encode()
 
 
-def serious_violations(page: Page, axe_script: Path) -> list[str]:
-    page.add_script_tag(path=str(axe_script))
-    result = json.loads(page.evaluate("async () => JSON.stringify(await axe.run(document))"))
-    return [
-        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes'][:3]]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_upload_shows_each_file_reaching_indexed_live(page: Page, kb_server: Server, axe_script: Path):
     sign_in(page, kb_server, "curator")
     page.goto("/curate/uploads")
     assert page.get_by_role("heading", name="Uploads", exact=True).is_visible()
-    assert serious_violations(page, axe_script) == []
+    assert serious_axe_violations(page, axe_script) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "uploads.png", full_page=True)
 
@@ -71,7 +60,7 @@ def test_upload_shows_each_file_reaching_indexed_live(page: Page, kb_server: Ser
     assert page.get_by_role("link", name=re.compile(r"^Review its interventions")).count() == 4
     assert re.match(r"\d+ interventions? found", rows.first.locator(".file-detail").inner_text())
     assert page.locator("#refresh").is_hidden()
-    assert serious_violations(page, axe_script) == []
+    assert serious_axe_violations(page, axe_script) == []
     page.screenshot(path=SCREENSHOTS / "upload-status.png", full_page=True)
 
     # the links are the draft document, which a curator can read
