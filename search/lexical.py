@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -23,6 +21,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+
+from search.vectors import swap_in
 
 FORMAT_VERSION = 2  # 2: passages indexed as own heading + site + text
 TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
@@ -147,13 +147,7 @@ class LexicalIndex:
             self.retriever.save(str(staging), show_progress=False)
         np.save(staging / "ids.npy", self.ids)
         (staging / "manifest.json").write_text(json.dumps(asdict(self.manifest)))
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
-            os.replace(folder, old)
-            os.replace(staging, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
+        swap_in(staging, folder)
 
     @classmethod
     def load(cls, folder: Path, *, expected: LexicalManifest) -> LexicalIndex | None:

@@ -123,15 +123,7 @@ class VectorIndex:
         faiss.write_index(self.index, str(staging / "index.faiss"))
         np.save(staging / "ids.npy", self.ids)
         (staging / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=2))
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        if old is not None:
-            for child in old.iterdir():
-                child.unlink()
-            old.rmdir()
+        swap_in(staging, folder)
 
     @classmethod
     def load(cls, folder: Path, *, expected: Manifest) -> VectorIndex | None:
@@ -193,3 +185,24 @@ def recall_at_k(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray, *,
         got = set(index.search(query, k)[0].tolist())
         found.append(len(wanted & got) / max(len(wanted), 1))
     return float(np.mean(found))
+
+
+def swap_in(staging: Path, folder: Path) -> None:
+    """Put a fully written staging folder in the place of `folder` by rename.
+
+    Several processes may share a data dir (`kb serve --workers`) and save the same index at once: an
+    exclusive lock on a file beside the folder lets one swap at a time, so neither rename fails half-way.
+    A reader never sees a half-written folder (at worst, for an instant, none, and it rebuilds)."""
+    import fcntl
+    import shutil
+
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -68,3 +68,24 @@ def test_another_process_ingesting_makes_this_one_refresh(settings, tmp_path: Pa
         service=other,
     )
     assert service.search("Leeds Care Record").results[0].source == "leeds.txt"
+
+
+def test_processes_saving_one_index_folder_at_once_never_fail_and_leave_a_whole_index(tmp_path: Path):
+    """`kb serve --workers` shares a data dir: every worker may save the same index at the same moment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from search.vectors import Manifest, VectorIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = Manifest(model="m", dimension=8, count=50, corpus_hash="h")
+    index = VectorIndex(vectors, np.arange(50), manifest)
+    folder = tmp_path / "index" / "vectors"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: index.save(folder), range(30)))  # raises here if a rename failed
+    loaded = VectorIndex.load(folder, expected=manifest)
+    assert loaded is not None and len(loaded) == 50
+    assert sorted(p.name for p in folder.parent.iterdir() if not p.name.endswith(".lock")) == ["vectors"]

@@ -154,3 +154,38 @@ def test_an_upload_and_publish_through_one_server_is_searchable_through_the_othe
         time.sleep(0.2)
     assert hits and hits[0]["source"] == "kent.txt"
     assert get_json(f"{bases[1]}/api/interventions")["total"] >= 1
+
+
+def test_kb_serve_with_several_workers_answers_from_each(tmp_path: Path):
+    """`kb serve --workers 2`: uvicorn's workers each build the app from the environment and share the port."""
+    settings = make_settings(tmp_path)
+    document = write(tmp_path / "docs" / "kent.txt", KENT)
+    env = os.environ | {
+        "KB_DATABASE_URL": settings.resolved_database_url,
+        "KB_DATA_DIR": str(tmp_path / "data"),
+        "KB_EMBEDDER": "hashing",
+        "KB_LOAD_DEFAULT_CORPUS": "false",
+    }
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "web.cli", "ingest", "--quiet", str(document)], env=env, check=True, cwd=root
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=root,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        for _ in range(20):  # new connections each time, spread over both workers
+            hits = get_json(f"{base}/api/search?q=integrated+discharge+team&limit=3")["results"]
+            assert hits and hits[0]["source"] == "kent.txt"
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+    assert "with 2 processes" in output
