@@ -127,7 +127,7 @@ def set_role(*, session: Session, user_id: int, role: str) -> User:
     if role not in ROLES[1:]:
         raise InvalidInput(f"role must be one of {', '.join(ROLES[1:])}")
     user = get_user_or_raise(session=session, user_id=user_id)
-    if user.role == "admin" and role != "admin" and count_admins(session=session) <= 1:
+    if user.role == "admin" and not user.disabled and role != "admin" and count_admins(session=session) <= 1:
         raise Conflict("This is the only admin: make another admin first.")
     user.role = role
     session.add(user)
@@ -137,7 +137,7 @@ def set_role(*, session: Session, user_id: int, role: str) -> User:
 
 def set_disabled(*, session: Session, user_id: int, disabled: bool) -> User:
     user = get_user_or_raise(session=session, user_id=user_id)
-    if disabled and user.role == "admin" and count_admins(session=session) <= 1:
+    if disabled and user.role == "admin" and not user.disabled and count_admins(session=session) <= 1:
         raise Conflict("This is the only admin: make another admin first.")
     user.disabled = disabled
     session.add(user)

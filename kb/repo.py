@@ -63,8 +63,13 @@ def count_documents(*, session: Session, include_drafts: bool = True) -> int:
     return session.exec(statement).one()
 
 
-def count_passages(*, session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Passage)).one()
+def count_passages(*, session: Session, include_drafts: bool = True) -> int:
+    statement = select(func.count()).select_from(Passage)
+    if not include_drafts:
+        statement = statement.join(Document, Document.id == Passage.document_id).where(  # type: ignore[arg-type]
+            Document.status == "published"
+        )
+    return session.exec(statement).one()
 
 
 def passages_for_document(*, session: Session, document_id: int) -> list[Passage]:
@@ -250,9 +255,10 @@ def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[lis
 
 
 def recent_documents(*, session: Session, limit: int) -> list[dict]:
-    """The most recently added documents, without their text."""
+    """The most recently added published documents, without their text (a draft is for curators only)."""
     statement = (
         select(Document.id, Document.title, Document.source, Document.passage_count, Document.created_at)  # type: ignore[call-overload]
+        .where(Document.status == "published")
         .order_by(Document.created_at.desc(), Document.id.desc())  # type: ignore[attr-defined]
         .limit(limit)
     )

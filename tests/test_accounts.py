@@ -230,3 +230,32 @@ def test_the_session_secret_is_made_once_and_shared(client: TestClient):
     assert len(first) >= 40
     with TestClient(create_app(client.app.state.settings)) as second:
         assert second.app.state.secret == first
+
+
+def test_a_disabled_admin_can_be_demoted_while_one_enabled_admin_remains(
+    client: TestClient, admin: TestClient
+):
+    other = add_user(client.app, role="admin")
+    post_form(admin, f"/admin/users/{other.id}/disabled", {"disabled": "true"})
+    response = post_form(admin, f"/admin/users/{other.id}/role", {"role": "member"}, follow_redirects=True)
+    assert "is now a member" in response.text
+
+
+def test_the_ingestion_ledger_and_stats_show_readers_nothing_of_drafts(
+    client: TestClient, curator: TestClient, tmp_path
+):
+    from tests.conftest import write
+    from web.flows import ingest_and_index
+
+    document = write(tmp_path / "draft.txt", "Draft Report\n\nA care home team in Leeds met every week.\n")
+    ingest_and_index(
+        [document],
+        settings=client.app.state.settings,
+        engine=client.app.state.engine,
+        service=client.app.state.search,
+        status="draft",
+    )
+    assert client.get("/api/stats").json()["documents"] == 0
+    assert client.get("/api/ingest/runs").status_code == 401
+    runs = curator.get("/api/ingest/runs").json()
+    assert runs and runs[0]["files"][0]["status"] == "indexed"

@@ -252,3 +252,12 @@ def test_the_reader_lists_the_interventions_found_in_the_document(catalogue_clie
     page = catalogue_client.get(f"/documents/{kent['id']}").text
     assert "Interventions found in this document" in page
     assert "Integrated discharge team" in page and 'href="/interventions/' in page
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula():
+    from web.routes.catalogue import spreadsheet_safe
+
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    for risky in ("+1", "-1+2", "@SUM(A1)", "\t=1"):
+        assert spreadsheet_safe(risky).startswith("'")
+    assert spreadsheet_safe("Care home huddles") == "Care home huddles"

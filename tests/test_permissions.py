@@ -28,7 +28,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/documents"): READER,
     ("GET", "/api/documents/{document_id}"): READER,
     ("GET", "/api/passages/{passage_id}"): READER,
-    ("GET", "/api/ingest/runs"): READER,
+    ("GET", "/api/ingest/runs"): CURATOR,
     ("GET", "/api/stats"): READER,
     ("GET", "/api/health"): READER,
     ("GET", "/api/taxonomy"): READER,

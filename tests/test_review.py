@@ -123,6 +123,15 @@ def test_drafts_are_invisible_to_readers(client, draft):
     assert client.get("/api/search", params={"q": "recovery at home"}).json()["total"] == 0
 
 
+def test_a_draft_document_is_not_listed_on_the_home_page(client, draft):
+    document_id, _ = draft
+    home = client.get("/")
+    assert home.status_code == 200
+    assert f"/documents/{document_id}" not in home.text
+    assert "sunderland.txt" not in home.text
+    assert "<strong>0</strong> documents" in home.text
+
+
 def test_review_page_shows_fields_passages_tags_and_decisions(curator, draft):
     _, rows = draft
     row = rows[0]

@@ -178,7 +178,11 @@ def send_digests(
             if not news:
                 report.skipped.append(user.email)
                 continue
-            message = digest_message(user, news, settings=settings)
+            try:
+                message = digest_message(user, news, settings=settings)
+            except ValueError as err:  # why: one unusable address (say, from an import) must not stop the run
+                report.failed.append((user.email, f"cannot address an e-mail to it: {err}"))
+                continue
             report.messages.append(message)
             if dry_run:
                 report.sent.append(user.email)

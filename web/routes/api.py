@@ -19,6 +19,7 @@ from kb.models import (
     PassagePublic,
     SearchResponse,
 )
+from web.auth import CuratorDep
 from web.deps import SearchDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -100,7 +101,10 @@ def passage(session: SessionDep, passage_id: Id) -> PassagePublic:
 
 
 @router.get("/ingest/runs", response_model=list[RunPublic])
-def ingest_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[RunPublic]:
+def ingest_runs(
+    session: SessionDep, user: CuratorDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[RunPublic]:
+    """The ingestion ledger, for curators: it names files as they were on the server."""
     return [
         RunPublic(run=run, files=repo.files_for_run(session=session, run_id=run.id))  # type: ignore[arg-type]
         for run in repo.list_runs(session=session, limit=limit)
@@ -110,8 +114,8 @@ def ingest_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] 
 @router.get("/stats", response_model=Stats)
 def stats(session: SessionDep, search: SearchDep) -> Stats:
     return Stats(
-        documents=repo.count_documents(session=session),
-        passages=repo.count_passages(session=session),
+        documents=repo.count_documents(session=session, include_drafts=False),
+        passages=repo.count_passages(session=session, include_drafts=False),
         indexed_vectors=len(search.vectors) if search.vectors else 0,
         model=search.embedder.model_id,
     )

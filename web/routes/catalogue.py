@@ -99,10 +99,14 @@ def public(record: Record, *, full: bool = True) -> dict[str, Any]:
             "implementation": row.implementation,
             "lessons": row.lessons,
             "barriers": row.barriers,
-            "contacts": json.loads(row.contacts_json),
             "merged": record.merged,
         }
     return out
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (members' text reaches the export once published)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def csv_row(record: Record) -> dict[str, str]:
@@ -135,7 +139,7 @@ def to_csv(records: list[Record]) -> Response:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(csv_row(r) for r in records)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in csv_row(r).items()} for r in records)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

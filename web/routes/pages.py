@@ -308,7 +308,7 @@ def home(request: Request, session: SessionDep, catalogue: CatalogueDep) -> HTML
         "home.html",
         {
             "recent": repo.recent_documents(session=session, limit=8),
-            "document_count": repo.count_documents(session=session),
+            "document_count": repo.count_documents(session=session, include_drafts=False),
             "passage_count": repo.count_passages(session=session),
             "intervention_count": intervention_count,
             "browse": browse,
