@@ -91,6 +91,15 @@ def queue_page(
 # --- one intervention -------------------------------------------------------------------------
 
 
+def review_again(request: Request, session: Session, intervention_id: int, err: InvalidInput) -> Response:
+    """The review page again, nothing of the refused change kept, with what was wrong (422)."""
+    session.rollback()
+    row = curation.get_intervention_or_raise(session=session, intervention_id=intervention_id)
+    return render(
+        request, "review_intervention.html", review_context(request, session, row, error=err.message), 422
+    )
+
+
 def review_context(
     request: Request, session: Session, row: Intervention, *, q: str = "", error: str | None = None
 ) -> dict:
@@ -188,11 +197,7 @@ async def save_edit(request: Request, session: SessionDep, user: CuratorDep, int
             taxonomy=request.app.state.taxonomy,
         )
     except InvalidInput as err:
-        session.rollback()
-        row = curation.get_intervention_or_raise(session=session, intervention_id=intervention_id)
-        return render(
-            request, "review_intervention.html", review_context(request, session, row, error=err.message), 422
-        )
+        return review_again(request, session, intervention_id, err)
     session.commit()
     refresh_readers(request)
     return back_to(intervention_id, "saved" if changed else "unchanged")
@@ -227,11 +232,7 @@ def reject(
             session=session, intervention_id=intervention_id, user_id=user.id, reason=reason
         )
     except InvalidInput as err:
-        session.rollback()
-        row = curation.get_intervention_or_raise(session=session, intervention_id=intervention_id)
-        return render(
-            request, "review_intervention.html", review_context(request, session, row, error=err.message), 422
-        )
+        return review_again(request, session, intervention_id, err)
     session.commit()
     refresh_readers(request)
     return back_to(intervention_id, "rejected")
