@@ -27,7 +27,7 @@ from ingest.pipeline import collect_files, ingest_paths  # noqa: E402
 from kb import repo  # noqa: E402
 from kb.models import passage_context_text  # noqa: E402
 from kb.settings import Settings  # noqa: E402
-from search.embeddings import MiniLMEmbedder, bundled_model_path  # noqa: E402
+from search.embeddings import bundled_model_path  # noqa: E402
 from web.flows import build_search_service, open_engine  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def main() -> int:
         t0 = time.perf_counter()
         reference = plain.encode(texts, batch_size=64, normalize_embeddings=True)
         fp32_seconds = time.perf_counter() - t0
-        ours = MiniLMEmbedder(precision=settings.embed_precision)
+        ours = service.embedder
         ours.encode(texts[:16])
         t0 = time.perf_counter()
         vectors = ours.encode(texts)
@@ -114,7 +114,7 @@ def main() -> int:
     )
     print(f"encoding, plain sentence-transformers fp32: {len(texts) / fp32_seconds:7.1f} passages/s")
     print(
-        f"encoding, kb ({settings.embed_precision}):                  {len(texts) / ours_seconds:7.1f} passages/s"
+        f"encoding, kb ({getattr(ours, 'backend', '?')}):                  {len(texts) / ours_seconds:7.1f} passages/s"
         f"  -> {fp32_seconds / ours_seconds:.2f}x, cosine to fp32 min {cosine.min():.4f} mean {cosine.mean():.5f}"
     )
     print(

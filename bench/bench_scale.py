@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kb.models import passage_context_text  # noqa: E402
-from search.service import SENTENCE_END, cache_key  # noqa: E402
+from search.service import SENTENCE_END  # noqa: E402
+from search.vector_cache import cache_key  # noqa: E402
 
 SIZES = {"seeds": 0, "100k": 100_000, "1m": 1_000_000}
 PASSAGES_PER_DOCUMENT = 50

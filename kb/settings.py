@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     model_path: Path | None = None
     embedder: str = "minilm"  # "minilm" (the bundled model) or "hashing" (fast, for tests only)
-    embed_precision: str = "bf16"  # "bf16" or "fp32"
+    embed_backend: str = "auto"  # "auto" (timed on this machine), "bf16", "fp32", "onnx" or "onnx-int8"
     corpus_dir: Path = REPO_ROOT / "corpus"
     load_default_corpus: bool = True
     max_file_mb: int = 50
@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def encoder_dir(self) -> Path:
+        """The ONNX export of the model and the record of which encoder backend this machine runs fastest."""
+        return self.data_dir / "encoder"
 
 
 @lru_cache

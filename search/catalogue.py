@@ -7,7 +7,6 @@ from the database and rebuilt when the database generation changes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -25,7 +24,7 @@ from kb.taxonomy import Taxonomy
 from search.embeddings import Embedder
 from search.fusion import shingles
 from search.lexical import LexicalIndex, LexicalManifest
-from search.service import cache_key
+from search.vector_cache import encode_cached
 
 DIMENSIONS = ("care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure")
 MIN_TAG_CONFIDENCE = 0.5
@@ -202,18 +201,7 @@ class CatalogueService:
         return cited
 
     def _encode(self, session: Session, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
-        found = repo.cached_vectors(session=session, keys=keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
-            encoded = self.embedder.encode([texts[i] for i in missing])
-            new = {keys[i]: encoded[n] for n, i in enumerate(missing)}
-            repo.store_vectors(session=session, vectors=new)
-            session.commit()
-            found.update(new)
-        return np.stack([found[k] for k in keys]).astype(np.float32)
+        return encode_cached(session=session, embedder=self.embedder, texts=texts)[0]
 
     def _merge_duplicates(self, ids: list[int]) -> None:
         """Fold repeated descriptions of one intervention into one record; a curated record takes precedence."""
@@ -333,7 +321,7 @@ class CatalogueService:
                 lexical = {
                     int(k): float(s / top) for k, s in zip(self.lexical.ids, scores, strict=True) if s > 0
                 }
-        vector = self.embedder.encode([q])[0]
+        vector = self.embedder.encode_query(q)
         cosine = self.vectors @ vector if len(self.vectors) else np.zeros(0)
         scored = []
         for key in allowed:

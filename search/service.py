@@ -23,6 +23,7 @@ from kb.vocabulary import Vocabulary, expand_query, sites_in
 from search.embeddings import Embedder
 from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus
+from search.vector_cache import encode_cached
 from search.vectors import APPROXIMATE, EXACT, Manifest, VectorIndex, kind_for, lists_for
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,6 @@ class RefreshReport:
     vectors: str  # "loaded", "built" or "current"
     lexical: str
     seconds: float
-
-
-def cache_key(model_id: str, embed_hash: str) -> str:
-    return hashlib.sha256(f"{model_id}:{embed_hash}".encode()).hexdigest()
 
 
 def validate_query(query: str, limit: int, offset: int) -> str:
@@ -180,19 +177,10 @@ class SearchService:
                 views = passage_views(title=row.title, heading=row.heading, text=row.text)
                 owners[position + len(texts) : position + len(texts) + len(views)] = row.passage_id
                 texts.extend(views)
-            keys = [cache_key(self.embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in texts]
-            found = repo.cached_vectors(session=session, keys=keys)
-            missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.values())
-            if missing:
-                new_vectors = self.embedder.encode([texts[i] for i in missing])
-                new = {keys[i]: new_vectors[n] for n, i in enumerate(missing)}
-                repo.store_vectors(session=session, vectors=new)
-                session.commit()
-                found.update(new)
-                encoded += len(missing)
-            for i, key in enumerate(keys):
-                matrix[position + i] = found[key]
-            position += len(keys)
+            vectors, newly = encode_cached(session=session, embedder=self.embedder, texts=texts)
+            matrix[position : position + len(texts)] = vectors
+            encoded += newly
+            position += len(texts)
         if position != vector_count:
             raise RuntimeError(f"expected {vector_count} views, cut {position}")
         return matrix, owners, encoded
@@ -225,7 +213,7 @@ class SearchService:
         if self.vectors is not None and len(self.vectors):
             spelled_out = [phrase for phrase, weight in expansions if weight >= ACRONYM_WEIGHT]
             dense_query = f"{query} ({'; '.join(spelled_out)})" if spelled_out else query
-            vector = self.embedder.encode([dense_query])[0]
+            vector = self.embedder.encode_query(dense_query)
             ids, scores = self.vectors.search(
                 vector, 4 * CANDIDATES if allowed is None else len(self.vectors)
             )

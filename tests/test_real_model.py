@@ -1,4 +1,4 @@
-"""The bundled MiniLM on real seed text: offline loading, bf16 close to fp32, and search over two real reports."""
+"""The bundled MiniLM on real seed text: offline loading, the chosen backend close to fp32, search over two real reports."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ def real_service(tmp_path_factory, request):
     return service
 
 
-def test_model_loads_offline_and_bf16_matches_fp32(real_service, seeds):
-    from search.embeddings import MiniLMEmbedder
+def test_model_loads_offline_and_the_chosen_backend_matches_fp32(real_service, seeds):
+    from search.minilm import MiniLMEmbedder
 
     text = (seeds / "002_c83671d1539688a3.txt").read_text(encoding="utf-8")
     samples = [text[i : i + 900] for i in range(5000, 20000, 1500)]
-    fp32 = MiniLMEmbedder(precision="fp32").encode(samples)
+    fp32 = MiniLMEmbedder(backend="fp32").encode(samples)
     bf16 = real_service.embedder.encode(samples)
     assert fp32.shape == (len(samples), 384)
     assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-4)

@@ -67,7 +67,10 @@ def build_catalogue(service: SearchService) -> CatalogueService:
 
 def build_search_service(settings: Settings, engine: Engine) -> SearchService:
     embedder = make_embedder(
-        settings.embedder, model_path=settings.model_path, precision=settings.embed_precision
+        settings.embedder,
+        model_path=settings.model_path,
+        backend=settings.embed_backend,
+        cache_dir=settings.encoder_dir,
     )
     return SearchService(
         engine=engine, embedder=embedder, vocabulary=load_vocabulary(), index_dir=settings.index_dir

@@ -4,12 +4,11 @@ Ingestion never runs inside a request. The upload route stores the bytes and wak
 thread also polls the database, so files uploaded through another process (or machine) are picked up
 too. Each file is claimed with a conditional UPDATE (kb.uploads.claim_file), so two workers never
 ingest the same file. A file is ingested as a draft under the identity "upload:<stored name>", then
-its passages' vectors are encoded into the shared cache so that publishing it later encodes nothing.
+its passages' vectors are encoded into the shared cache (search/vector_cache.py) so that publishing it later encodes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -25,47 +24,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ingest.pipeline import ingest_file
-from kb import repo, uploads
+from kb import uploads
 from kb.settings import Settings
 from search.embeddings import Embedder
-from search.service import cache_key, passage_views
+from search.vector_cache import encode_document_views
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 STALE_AFTER = timedelta(minutes=10)  # a claimed file silent this long belonged to a process that died
 STALE_CHECK_SECONDS = 60.0
-ENCODE_BATCH = 256
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def encode_document_vectors(*, engine: Engine, embedder: Embedder, document_id: int) -> int:
-    """Put the vectors of every view of the document's passages in the embedding cache; returns how many
-    were encoded (views already cached are skipped). The same keys the search service reads (search/service.py)."""
-    with Session(engine) as session:
-        rows = uploads.passage_texts(session=session, document_id=document_id)
-    texts = [
-        view
-        for title, heading, text in rows
-        for view in passage_views(title=title, heading=heading, text=text)
-    ]
-    encoded = 0
-    for start in range(0, len(texts), ENCODE_BATCH):
-        batch = texts[start : start + ENCODE_BATCH]
-        keys = [cache_key(embedder.model_id, hashlib.sha256(t.encode()).hexdigest()) for t in batch]
-        with Session(engine) as session:
-            found = repo.cached_vectors(session=session, keys=keys)
-            missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.values())
-            if not missing:
-                continue
-            vectors = embedder.encode([batch[i] for i in missing])
-            repo.store_vectors(session=session, vectors={keys[i]: vectors[n] for n, i in enumerate(missing)})
-            session.commit()
-            encoded += len(missing)
-    return encoded
 
 
 def sentence(reason: str) -> str:
@@ -183,7 +155,7 @@ class UploadWorker:
         self._set(file_id, "indexing", document_id=result.document_id)
         if self.embedder is not None:
             try:
-                encode_document_vectors(
+                encode_document_views(
                     engine=self.engine, embedder=self.embedder, document_id=result.document_id
                 )
             except Exception:  # why: only a head start for publishing, which encodes whatever is missing
