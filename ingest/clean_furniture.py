@@ -127,14 +127,30 @@ def drop_repeated_lines(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_LOGO_LINES = frozenset(
+# What an organisation's name ends with. A logo rendered as text stacks the name over its type, so the type
+# lands on a line of its own ("CHILTERN" / "District Council", "NHS" / "Aylesbury Vale" / "Clinical
+# Commissioning Group"); prose and headings never leave the type alone on a line.
+_ORGANISATION_TYPES = frozenset(
     {
-        "NHS", "healthwatch", "CHILTERN", "WYCOMBE", "South Bucks", "District Council",
-        "DISTRICT COUNCIL", "South Tyneside Council", "South Tyneside", "Chiltern", "Aylesbury Vale",
-        "Clinical Commissioning Group", "Commissioning Group", "NHS Aylesbury Vale Clinical",
-        "NHS Chiltern Clinical",
+        "nhs", "council", "district council", "county council", "borough council", "city council",
+        "metropolitan borough council",
+        "commissioning group", "clinical commissioning group", "ccg", "healthwatch", "trust", "nhs trust",
+        "foundation trust", "nhs foundation trust",
     }
 )  # fmt: skip
+_ORGANISATION_TYPE_RE = re.compile(
+    r"\b(?:nhs|council|commissioning group|ccg|healthwatch|trust)\b", re.IGNORECASE
+)
+_NAME_WORD_RE = re.compile(r"^(?:[A-Z][\w'&-]*|&|and|of|the|on|upon)$")
+_MAX_NAME_WORDS = 5
+
+
+def _is_name_fragment(line: str) -> bool:
+    """A short line of capitalised words with no sentence punctuation or figures: part of a name."""
+    words = line.split()
+    if not 0 < len(words) <= _MAX_NAME_WORDS or any(ch.isdigit() for ch in line):
+        return False
+    return all(_NAME_WORD_RE.match(word) or word.lower() in _ORGANISATION_TYPES for word in words)
 
 
 def _blocks(lines: Lines) -> list[tuple[int, int]]:
@@ -150,11 +166,26 @@ def _blocks(lines: Lines) -> list[tuple[int, int]]:
 
 
 def drop_logo_residue(lines: Lines, log: Log) -> Lines:
-    """Drop runs of lines that are only logo text ("CHILTERN" / "District Council", "NHS")."""
+    """Drop blocks of lines that are only organisation names broken up by a logo ("CHILTERN" / "District Council").
+
+    A block (lines between blank lines) is logo text when every line is a short name fragment and one line
+    is an organisation type standing alone ("District Council", "NHS", "healthwatch"). A one-line name with
+    a type ("South Tyneside Council") goes too when it sits beside such a block with only blank lines
+    between: a strip of logos. A heading such as "Buckinghamshire County Council" above its text stays.
+    """
+    spans = [(start, end, [line.strip() for line in lines[start:end]]) for start, end in _blocks(lines)]
+    names = [all(_is_name_fragment(line) for line in block) for _, _, block in spans]
+    logos = [
+        is_name and any(line.lower() in _ORGANISATION_TYPES for line in block)
+        for is_name, (_, _, block) in zip(names, spans, strict=True)
+    ]
+    for i, (_, _, block) in enumerate(spans):
+        beside_a_logo = (i > 0 and logos[i - 1]) or (i + 1 < len(spans) and logos[i + 1])
+        if names[i] and beside_a_logo and any(_ORGANISATION_TYPE_RE.search(line) for line in block):
+            logos[i] = True
     out = list(lines)
-    for start, end in _blocks(lines):
-        block = [line.strip() for line in lines[start:end]]
-        if all(line in _LOGO_LINES for line in block):
+    for is_logo, (start, end, _) in zip(logos, spans, strict=True):
+        if is_logo:
             for k in range(start, end):
                 log.drop("drop_logo_residue", lines[k])
                 out[k] = ""
@@ -166,8 +197,33 @@ _IMAGE_DESCRIPTION_RE = re.compile(
     r"(?: of| showing| shows| depicting)|(?:Image|Photo|Photograph|Alt text)\s*:)",
     re.IGNORECASE,
 )
-# A caption with no information: "River barge – Aylesbury", "Clock Tower – Aylesbury" (seed 003).
-_PHOTO_CAPTION_RE = re.compile(r"^[A-Z][a-z]+ [A-Za-z][a-z]+ – [A-Z][a-z]+$")
+# "River barge – Aylesbury", "Clock Tower – Aylesbury": a photo caption names a subject and the place it
+# was taken. One such line alone cannot be told from a heading ("Case study – Torbay", "Morecambe Bay –
+# Profile"); a series of them can: several stand-alone lines with different subjects ending in the same
+# place. A tail or subject that names a part of a document (profile, case study, story...) is a heading.
+_CAPTION_RE = re.compile(r"^(?P<subject>[A-Z][\w' ]{1,40}?) – (?P<place>[A-Z][a-z]+(?: [A-Z][a-z]+)?)$")
+_DOCUMENT_PART_RE = re.compile(
+    r"\b(?:profile|case stud(?:y|ies)|story|stories|annex|appendix|box|figure|table|chapter|part|section|"
+    r"summary|introduction|overview|background|conclusions?|update|briefing|report)\b",
+    re.IGNORECASE,
+)
+
+
+def _caption_series(lines: Lines) -> set[str]:
+    """The stand-alone "Subject – Place" lines whose place ends two or more lines with different subjects."""
+    subjects_by_place: dict[str, set[str]] = {}
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 == len(lines) or not lines[i + 1].strip())
+        match = _CAPTION_RE.match(stripped) if alone else None
+        if match and not _DOCUMENT_PART_RE.search(stripped):
+            subjects_by_place.setdefault(match["place"], set()).add(match["subject"])
+    return {
+        f"{subject} – {place}"
+        for place, subjects in subjects_by_place.items()
+        if len(subjects) >= 2
+        for subject in subjects
+    }
 
 
 def _blank_lines_where(lines: Lines, log: Log, rule: str, matches: Callable[[str], bool]) -> Lines:
@@ -183,12 +239,13 @@ def _blank_lines_where(lines: Lines, log: Log, rule: str, matches: Callable[[str
 
 
 def drop_image_descriptions(lines: Lines, log: Log) -> Lines:
-    """Drop machine-written alt text and bare photo captions; "The diagram below shows" is prose, kept."""
+    """Drop machine-written alt text and series of photo captions; "The diagram below shows" is prose, kept."""
+    captions = _caption_series(lines)
     return _blank_lines_where(
         lines,
         log,
         "drop_image_descriptions",
-        lambda line: bool(_IMAGE_DESCRIPTION_RE.match(line.strip()) or _PHOTO_CAPTION_RE.match(line.strip())),
+        lambda line: bool(_IMAGE_DESCRIPTION_RE.match(line.strip()) or line.strip() in captions),
     )
 
 

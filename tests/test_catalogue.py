@@ -44,8 +44,13 @@ def test_pioneer_case_studies_become_records_with_their_sites():
 def test_site_profile_bullets_are_separate_records_linked_to_their_site():
     _, drafts = seed_drafts("000")
     salford = [d for d in drafts if d.site == "Salford Together" or "Salford" in d.site]
-    assert any("crisis response" in d.title.lower() for d in salford)
-    assert len(salford) >= 3
+    # Bullets of Salford Together's "Main changes introduced" (seed 000 L726-728), each a record of its own.
+    for bullet in (
+        "Bringing in a new multidisciplinary crisis response team",
+        "Developing an integrated care record",
+        "Introducing health coaches, care navigation and social prescribing",
+    ):
+        assert sum(d.title.startswith(bullet) for d in salford) == 1, bullet
 
 
 def test_aliases_resolve_to_one_site():

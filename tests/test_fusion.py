@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from search.fusion import collapse_near_duplicates, fuse, max_normalise, range_normalise, top_candidates
 
@@ -16,8 +17,11 @@ def test_normalisation():
 
 def test_fuse_rewards_agreement_and_is_stable():
     ranked = fuse({1: 10.0, 2: 5.0}, {2: 0.9, 3: 0.5, 1: 0.4}, lexical_weight=0.5)
-    assert [key for key, _ in ranked][:1] == [2] or [key for key, _ in ranked][:1] == [1]
-    assert {key for key, _ in ranked} == {1, 2, 3}
+    # Lexical scores over the best (1: 1.0, 2: 0.5); dense stretched over 0.4..0.9 (2: 1.0, 3: 0.2, 1: 0.0).
+    # 2 is found by both and wins (0.5*0.5 + 0.5*1.0); 1 tops only the lexical list and is last by meaning
+    # (0.5*1.0); 3 is a weak dense-only hit (0.5*0.2).
+    assert [key for key, _ in ranked] == [2, 1, 3]
+    assert [score for _, score in ranked] == pytest.approx([0.75, 0.5, 0.1])
     assert fuse({1: 1.0, 2: 1.0}, {}, lexical_weight=1.0) == [(1, 1.0), (2, 1.0)]
 
 

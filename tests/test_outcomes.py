@@ -1,16 +1,18 @@
-"""Tests for ingest.outcomes on real sentences from the seed documents, plus a recall check on the gold set."""
+"""Tests for ingest.outcomes on real sentences from the seed documents, plus a recall floor on the gold set
+(the measurement itself is bench/bench_outcomes.py)."""
 
 from __future__ import annotations
 
-import json
-import re
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 from ingest.outcomes import Outcome, classify_sentence, extract_outcomes
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
 SEEDS = SHARED / "seeds"
 GOLD = SHARED / "eval" / "dev_interventions.jsonl"
 
@@ -339,72 +341,26 @@ def test_broken_thousands_are_repaired() -> None:
 
 # --- recall on the gold interventions --------------------------------------------------------------------
 
-SCALE = {"k": 1e3, "m": 1e6, "bn": 1e9, "thousand": 1e3, "million": 1e6, "billion": 1e9}
+
+@pytest.fixture(scope="module")
+def bench_outcomes():
+    """bench/bench_outcomes.py, the measurement against the gold set (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_outcomes", REPO / "bench" / "bench_outcomes.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def values(figure: str) -> set[float]:
-    """Numbers in a figure by value, as the catalogue scorer reads them: '£0.9m' -> {900000}."""
-    found = re.findall(
-        r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(k|m|bn|thousand|million|billion)?\b", figure.lower()
-    )
-    return {round(float(n.replace(",", "")) * SCALE.get(unit, 1), 6) for n, unit in found}
-
-
-def collapsed(text: str) -> tuple[str, list[int]]:
-    """Text with whitespace runs collapsed to one space, and each kept character's offset in the original."""
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isspace() and chars and chars[-1] == " ":
-            continue
-        chars.append(" " if ch.isspace() else ch)
-        offsets.append(i)
-    return "".join(chars), offsets
-
-
-def outcomes_near_anchors(record: dict, text: str) -> dict[int, Outcome]:
-    """Outcomes from ~1,500 characters around each anchor, keyed by offset in the seed (first window wins)."""
-    flat, offsets = collapsed(text)
-    found: dict[int, Outcome] = {}
-    for anchor in record["anchors"]:
-        at = flat.find(" ".join(anchor.split()))
-        if at < 0:
-            continue
-        start, end = offsets[at], offsets[at + len(" ".join(anchor.split())) - 1] + 1
-        # Whole lines, so a window never starts mid-sentence.
-        start = text.rfind("\n", 0, max(0, start - 750)) + 1
-        end = text.find("\n", end + 750)
-        window = text[start : end if end >= 0 else len(text)]
-        for outcome in extract_outcomes(window, site=record["site"]):
-            found.setdefault(start + outcome.start, outcome)
-    return found
-
-
-@pytest.mark.skipif(not GOLD.exists(), reason="shared gold set not present")
-def test_figure_recall_on_gold_interventions() -> None:
-    gold_total = gold_found = results = results_not_gold = 0
-    misses = []
-    for line in GOLD.read_text().splitlines():
-        record = json.loads(line)
-        if not record.get("figures") or not (SEEDS / record["source"]).exists():
-            continue
-        outcomes = outcomes_near_anchors(record, (SEEDS / record["source"]).read_text())
-        extracted = set().union(*(values(o.figure) for o in outcomes.values()))
-        gold_values = set().union(*(values(f) for f in record["figures"]))
-        for figure in record["figures"]:
-            gold_total += 1
-            if values(figure) & extracted:
-                gold_found += 1
-            else:
-                misses.append(f"{record['id']} {figure}")
-        claimed = [o for o in outcomes.values() if o.kind == "result"]
-        results += len(claimed)
-        results_not_gold += sum(not (values(o.figure) & gold_values) for o in claimed)
-    recall = gold_found / gold_total
-    share = results_not_gold / results if results else 0.0
-    print(f"figure recall {gold_found}/{gold_total} = {recall:.3f}; misses: {misses}")
-    print(f"results not in gold {results_not_gold}/{results} = {share:.3f}")
-    assert recall >= 0.8, misses
+@pytest.mark.skipif(
+    not GOLD.exists(), reason="the shared gold set (../shared/eval) is not beside this checkout"
+)
+def test_figure_recall_on_gold_interventions_stays_above_the_floor(bench_outcomes) -> None:
+    # The numbers themselves (recall, results not in gold) are printed by `python bench/bench_outcomes.py`;
+    # this only fails when extraction stops finding most of the figures the gold records name.
+    measured = bench_outcomes.measure(GOLD, SEEDS)
+    assert measured.gold_total > 0
+    assert measured.recall >= 0.8, measured.misses
 
 
 def test_measures_match_the_taxonomy_and_reference_sections_yield_nothing() -> None:

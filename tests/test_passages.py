@@ -14,7 +14,7 @@ def test_passages_respect_the_size_limit_and_cut_on_sentences():
     sentence = "The team saw every frail patient within two hours of referral. "
     text = "Heading\n\n" + (sentence * 60).strip()
     drafts = split_passages(text, [section(text)], max_chars=400)
-    assert len(drafts) > 5
+    assert len(drafts) >= len(text) // 400  # none longer than the limit, so at least this many
     for draft in drafts:
         assert len(draft.text) <= 400
         assert draft.text.rstrip().endswith(".")

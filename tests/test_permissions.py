@@ -1,4 +1,4 @@
-"""Every route of the app, the least role it needs, and proof that a lesser role is refused.
+"""Every route of the app, the least role it needs, and proof that a lesser role is refused and that role let in.
 
 The table lists every (method, path) the app serves; a route missing from it fails the test, so a new
 route cannot be added without deciding who may use it. Every state-changing route is also posted
@@ -12,7 +12,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import client_as
+from tests.conftest import PASSWORD, add_user, client_as
 
 READER, MEMBER, CURATOR, ADMIN = "reader", "member", "curator", "admin"
 RANK = {READER: 0, MEMBER: 1, CURATOR: 2, ADMIN: 3}
@@ -139,19 +139,51 @@ def test_every_route_is_in_the_table(client: TestClient):
     assert not stale, f"the table lists routes the app does not serve: {stale}"
 
 
+def call(browser: TestClient, method: str, path: str, token: str, form: dict | None = None):  # noqa: ANN201
+    """The route with its placeholders as 1; a POST carries the CSRF token and `form` (nothing else by default)."""
+    url = concrete(path)
+    if method == "GET":
+        return browser.get(url, follow_redirects=False)
+    return browser.post(url, data={**(form or {}), "csrf_token": token}, follow_redirects=False)
+
+
+def csrf_of(browser: TestClient) -> str:
+    return browser.cookies.get("kb_csrf") or (browser.get("/login") and browser.cookies["kb_csrf"])
+
+
 @pytest.mark.parametrize("role", [READER, MEMBER, CURATOR])
 def test_a_lesser_role_is_refused_everywhere(client: TestClient, role: str):
     browser = client_as(client, role)
-    token = browser.cookies.get("kb_csrf") or (browser.get("/login") and browser.cookies["kb_csrf"])
+    token = csrf_of(browser)
     for (method, path), needed in ROUTES.items():
         if RANK[role] >= RANK[needed]:
             continue
-        url = concrete(path)
-        if method == "GET":
-            response = browser.get(url, follow_redirects=False)
-        else:
-            response = browser.post(url, data={"csrf_token": token}, follow_redirects=False)
+        response = call(browser, method, path, token)
         assert refused(response, role), f"{role} was not refused {method} {path}: {response.status_code}"
+
+
+@pytest.mark.parametrize("role", [READER, MEMBER, CURATOR, ADMIN])
+def test_the_listed_role_and_every_greater_one_is_let_in_everywhere(client: TestClient, role: str):
+    """Each route answers the role it lists (and every greater role) without refusing it: not 401, not 403,
+    not sent to sign in. The request may still be wrong in other ways (id 1 may not exist, a form is empty):
+    a 404 or a form error proves the role got past the door; a 5xx fails too."""
+    bystander = add_user(client.app, role=MEMBER)  # account 1: "/admin/users/1/..." never acts on the caller
+    browser = client_as(client, role)
+    token = csrf_of(browser)
+    # An empty sign-in form is refused by the form itself (401, wrong e-mail or password), not for the role:
+    # the bystander's real credentials show the door is open. Signing in and out come last, as they change
+    # who the browser is.
+    forms = {("POST", "/login"): {"email": bystander.email, "password": PASSWORD}}
+    last = [("POST", "/login"), ("POST", "/logout")]
+    routes = sorted(ROUTES.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1)
+    shut_out = []
+    for (method, path), needed in routes:
+        if RANK[role] < RANK[needed]:
+            continue
+        response = call(browser, method, path, token, forms.get((method, path), {}))
+        if response.status_code in (401, 403) or refused(response, role) or response.status_code >= 500:
+            shut_out.append(f"{method} {path}: {response.status_code}")
+    assert not shut_out, f"{role} was refused or failed: {shut_out}"
 
 
 def test_every_form_route_refuses_a_post_without_its_csrf_token(client: TestClient):

@@ -7,12 +7,13 @@ import csv
 import html
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from kb.models import QueryLog
+from kb.models import Intervention, QueryLog
 from search.catalogue import Record, sort_records
 from tests.conftest import write
 from tests.test_catalogue import ISLINGTON, KENT
@@ -214,9 +215,26 @@ def test_home_has_counts_browse_links_and_recent_documents(site):
     assert "Recently added documents" in page and "kent.txt" in page and "islington.txt" in page
 
 
+SEARCH_ROW_ID = re.compile(r'<li class="intervention" data-id="(\d+)">')
+
+
 def test_sorting_by_date_added(site):
-    assert site.get("/catalogue", params={"sort": "-added"}).status_code == 200
-    page = site.get("/search", params={"q": "discharge team", "sort": "-added"})
+    # Give the three records dates in an order that is neither their id order nor their title order, so only
+    # a sort on the date can list them newest first.
+    with Session(site.app.state.engine) as session:
+        rows = sorted(session.exec(select(Intervention)), key=lambda row: row.id)
+        assert len(rows) == 3
+        start = datetime(2016, 1, 1, tzinfo=UTC)
+        for days, row in zip((10, 0, 20), rows, strict=True):
+            row.created_at = row.updated_at = start + timedelta(days=days)
+            session.add(row)
+        session.commit()
+        newest_first = [rows[2].id, rows[0].id, rows[1].id]
+    assert api_ids(site, sort="-added") == newest_first
+    assert api_ids(site, sort="added") == newest_first[::-1]
+    assert row_ids(site.get("/catalogue", params={"sort": "-added"}).text) == newest_first
+    assert row_ids(site.get("/catalogue", params={"sort": "added"}).text) == newest_first[::-1]
+    page = site.get("/search", params={"q": "care", "sort": "-added"})
     assert page.status_code == 200 and "Date added, newest first" in page.text
-    listed = site.get("/api/interventions", params={"sort": "-added", "limit": 100}).json()["results"]
-    assert listed
+    shown = [int(i) for i in SEARCH_ROW_ID.findall(page.text)]
+    assert len(shown) >= 2 and shown == [i for i in newest_first if i in shown]
