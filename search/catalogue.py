@@ -417,7 +417,7 @@ def sort_records(records: list[Record], sort: str | None) -> list[Record]:
         "site": lambda r: r.row.site.casefold(),
         "evidence_level": lambda r: int(r.row.evidence_level) if r.row.evidence_level.isdigit() else -1,
         "results": lambda r: sum(1 for o in r.outcomes if o["kind"] == "result"),
-        "added": lambda r: (r.row.updated_at.isoformat() if r.row.updated_at else "", r.row.id or 0),
+        "added": lambda r: (r.row.created_at.isoformat() if r.row.created_at else "", r.row.id or 0),
     }
     if name not in keys:
         raise InvalidInput(f"sort must be one of {', '.join(SORT_KEYS)} (with - for descending).")

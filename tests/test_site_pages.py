@@ -226,7 +226,8 @@ def test_sorting_by_date_added(site):
         assert len(rows) == 3
         start = datetime(2016, 1, 1, tzinfo=UTC)
         for days, row in zip((10, 0, 20), rows, strict=True):
-            row.created_at = row.updated_at = start + timedelta(days=days)
+            row.created_at = start + timedelta(days=days)
+            row.updated_at = start + timedelta(days=30 - days)  # edited later in the opposite order: not "added"
             session.add(row)
         session.commit()
         newest_first = [rows[2].id, rows[0].id, rows[1].id]
