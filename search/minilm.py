@@ -336,6 +336,9 @@ class MiniLMEmbedder:
         )
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
+        (self._query or self._bulk).encode(
+            ["warm up the query path"]
+        )  # why: the first real query pays no set-up
         if backend != "fp32":
             self.fp32 = None  # the reference model is only kept when it is the bulk encoder
 
