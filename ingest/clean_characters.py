@@ -19,7 +19,9 @@ def normalise_whitespace(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_FIELD_CODE_RE = re.compile(r"\s*Error!\s*Bookmark not defined\.?")
+# The lookbehind starts a match only where a whitespace run starts, so a long run is not re-read from
+# each of its characters (the same holds for every `(?<!\s)\s*` below).
+_FIELD_CODE_RE = re.compile(r"(?<!\s)\s*+Error!\s*Bookmark not defined\.?")
 
 
 def fix_field_code_residue(lines: Lines, log: Log) -> Lines:
@@ -42,6 +44,8 @@ _LOOKALIKES = str.maketrans(
         "с": "c", "у": "y", "х": "x",
     }
 )  # fmt: skip
+# A line with none of the lookalike letters has no word to fix (a quick test before a call per word).
+_HAS_LOOKALIKE_RE = re.compile("[" + "".join(chr(c) for c in _LOOKALIKES) + "]")
 _ENTITY_RE = re.compile(r"&(#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _DROP_CAP_RE = re.compile(r"^([A-Z][a-z])\t([a-z]+\b)")
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -62,6 +66,9 @@ def _fix_lookalikes(word: re.Match[str]) -> str:
 
 
 def _strip_ocr_garbage(line: str, log: Log) -> str:
+    if line.isascii():  # garbage is made only of non-Latin letters and marks
+        return line
+
     def replace(token: re.Match[str]) -> str:
         if all(_is_foreign_letter(c) for c in token.group()):
             log.drop("normalise_unicode:ocr_garbage", token.group())
@@ -82,7 +89,8 @@ def normalise_unicode(lines: Lines, log: Log) -> Lines:
         # "&#}x27;" is "^{†}" + "&#x27;" with the brace misplaced by the converter (seed 002 L221).
         line = line.replace("&#}x27;", "}'")
         line = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), line)
-        line = _WORD_RE.sub(_fix_lookalikes, line)
+        if _HAS_LOOKALIKE_RE.search(line):
+            line = _WORD_RE.sub(_fix_lookalikes, line)
         line = _DROP_CAP_RE.sub(r"\1\2", line)
         line = _strip_ocr_garbage(line, log)
         line = re.sub(r"(?<=\w)--(?=\s)", " –", line)
@@ -94,7 +102,8 @@ def normalise_unicode(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_LATEX_CITATION_RE = re.compile(r"\s?\^\{[^}\n]*\}")
+# The marker's body stops at the next "^": a line of "^{^{^{…" with no "}" is then read once, not once per "^{".
+_LATEX_CITATION_RE = re.compile(r"\s?\^\{[^}\n^]*\}")
 _SUPERSCRIPT_RE = re.compile(rf"(^|\s?)[{_SUPERSCRIPTS}]+(?:[{_SUPERSCRIPTS}†*]*)\s?")
 _TRAILING_CITATION_RE = re.compile(r"(?<=[a-z%)'\"][.!?]) (\d{1,3}(?:,\d{1,3})+(?= |$)|\d{1,3}$)")
 _DAGGER_RE = re.compile(r"\s?†")
@@ -105,7 +114,7 @@ def _strip_superscripts(line: str, log: Log) -> str:
     def replace(match: re.Match[str]) -> str:
         start = match.start()
         # A unit like "250m²" keeps its exponent.
-        if re.search(r"\d\s?k?m$", line[:start]):
+        if re.search(r"\d\s?k?m$", line[max(0, start - 4) : start]):  # the unit is at most 4 characters
             return match.group()
         log.drop("strip_citation_markers", match.group().strip())
         lead, trail = match.group()[:1].isspace(), match.group()[-1:].isspace()

@@ -6,14 +6,16 @@ import re
 
 from ingest.clean_common import Lines, Log, is_table_row
 
-_EMAIL = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"
+# Linear time on any line: an address may only start where a run of local-part characters starts (the
+# lookbehind), and no part gives characters back (possessive), so a long run with no "@" is read once.
+_EMAIL = r"(?<![\w.+'-])[\w.+'-]++@[\w-]++(?:\.[\w-]++)+"
 _EMAIL_RE = re.compile(_EMAIL)
 # UK numbers as printed in the packs: "01296 382876", "0300 123 4567".
 _PHONE_RE = re.compile(r"(?<!\d)0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}(?!\d)")
 _CONTACT_LABEL_RE = re.compile(r"^\s*(?:[-•]\s*)?contacts?\s*:", re.IGNORECASE)
 _EMAIL_LABEL_RE = re.compile(r"^\s*(?:[-•]\s*)?e-?mail\s*:", re.IGNORECASE)
 _BARE_EMAILS_RE = re.compile(rf"^\s*{_EMAIL}(?:\s*[;,]\s*{_EMAIL})*\s*[;,]?$")
-_INLINE_EMAIL_RE = re.compile(rf"\s*\(?(?:(?:contact|e-?mail)\s*:?\s*)?{_EMAIL}\)?", re.IGNORECASE)
+_INLINE_EMAIL_RE = re.compile(rf"(?<!\s)\s*+\(?(?:(?:contact|e-?mail)\s*:?\s*)?{_EMAIL}\)?", re.IGNORECASE)
 
 
 def _is_contact_line(line: str) -> bool:

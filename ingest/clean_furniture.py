@@ -10,7 +10,8 @@ from ingest.clean_common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table
 
 _CONTENTS_HEADING_RE = re.compile(r"^(table of )?contents[.\s]*$", re.IGNORECASE)
 _PAGE_CELL_RE = re.compile(r"^\d{1,3}$")
-_DOT_LEADER_ENTRY_RE = re.compile(r"\.{3,}\s*\d{1,3}$")
+# Starts only where a run of dots starts, so a long run is read once (linear time on any line).
+_DOT_LEADER_ENTRY_RE = re.compile(r"(?<!\.)\.{3,}+\s*+\d{1,3}$")
 _SPACE_PAGE_ENTRY_RE = re.compile(r"^\S.{1,150}[^.\s] \d{1,3}$")
 
 
@@ -268,7 +269,9 @@ def drop_form_residue(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_PSEUDO_LATEX_RE = re.compile(r"\\frac\{|\\[a-z]+\{.*\}|^\$.*\$$")
+# "\cmd{ … }": the atomic group settles on the first "\cmd{" and the line is read once for a "}" after it
+# (was `\\[a-z]+\{.*\}`, which re-read the rest of the line from every "\cmd{": quadratic time).
+_PSEUDO_LATEX_RE = re.compile(r"\\frac\{|^(?>.*?\\[a-z]++\{).*\}|^\$.*\$$")
 _SALAD_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\.(?=\s)")
 
 

@@ -88,8 +88,21 @@ def join_broken_paragraphs(lines: Lines, log: Log) -> Lines:
 
 _HYPHEN_BREAK_RE = re.compile(r"\b([A-Za-z]+)- (?!(?:and|or|to|nor|through|versus|as)\b)([a-z]+)")
 _NUMBER_BREAK_RE = re.compile(r"(?<![\d,])(\d{1,3}), (\d{3})(?![\d,])")
-_URL_SLASH_BREAK_RE = re.compile(r"((?:https?://|www\.)\S*[/_]) (\S*[/._-]\S*)")
-_URL_DOT_BREAK_RE = re.compile(r"((?:https?://|www\.)\S*\.) ([a-z][a-z0-9-]*(?:\.[a-z]\S*|/\S*))")
+# A broken URL: the address's first part ends in "/" or "_" (or "."), then one space, then the rest. Each
+# match starts only where a token starts, the atomic group settles on the token's first "http"/"www."
+# (where the leftmost match would start anyway), and the token is read once to its end: linear time on
+# any line (`(?:https?://|www\.)\S*[/_] ` re-read the token from each "www." in it: quadratic).
+_URL_SLASH_BREAK_RE = re.compile(r"(?<!\S)(?>(\S*?)(?:https?://|www\.))(\S++)(?<=[/_]) (\S*[/._-]\S*)")
+_URL_DOT_BREAK_RE = re.compile(
+    r"(?<!\S)(?>(\S*?)(?:https?://|www\.))(\S++)(?<=\.) ([a-z][a-z0-9-]*(?:\.[a-z]\S*|/\S*))"
+)
+# A URL broken at more places than this is left as it is (each pass mends one break per URL).
+_MAX_URL_REPAIRS = 8
+
+
+def _joined_url(match: re.Match[str]) -> str:
+    """The matched text without the space that broke the URL."""
+    return match.group(0)[: match.start(3) - match.start() - 1] + match.group(3)
 
 
 def repair_broken_tokens(lines: Lines, log: Log) -> Lines:
@@ -99,9 +112,10 @@ def repair_broken_tokens(lines: Lines, log: Log) -> Lines:
         line = _HYPHEN_BREAK_RE.sub(r"\1-\2", line)
         line = _NUMBER_BREAK_RE.sub(r"\1,\2", line)
         for pattern in (_URL_SLASH_BREAK_RE, _URL_DOT_BREAK_RE):
-            previous = None
-            while previous != line:
-                previous, line = line, pattern.sub(r"\1\2", line)
+            for _ in range(_MAX_URL_REPAIRS):
+                previous, line = line, pattern.sub(_joined_url, line)
+                if line == previous:
+                    break
         line = re.sub(r"(?<=[a-z)])\.\.(?!\.)", ".", line)
         out.append(" ".join(line.split()))
     return out

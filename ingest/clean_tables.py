@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from ingest.clean_common import Lines, Log, is_table_row
 
-_TAG_RE = re.compile(r"<!--.*?-->|</?[A-Za-z][^>]*>", re.DOTALL)
+# Linear time on any line: a body never runs past the next opener ("<" for a tag, "<!--" for a comment,
+# "[" for a link), so a line full of openers with no closer is read once, not once per opener.
+_TAG_RE = re.compile(r"<!--(?:(?!<!--).)*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
 _DANGEROUS_ELEMENT_RE = re.compile(
     r"<(script|style|iframe|object)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL
 )
@@ -26,7 +28,7 @@ def _strip_html(text: str, log: Log) -> str:
 def _clean_cell(cell: str, log: Log) -> str:
     cell = _strip_html(cell, log)
     cell = re.sub(r"^\s*[•▪]\s*", "", cell)
-    cell = re.sub(r"\s+[•▪]\s+", "; ", cell)
+    cell = re.sub(r"(?<!\s)\s++[•▪]\s+", "; ", cell)  # starts where a whitespace run starts: linear
     return " ".join(cell.split())
 
 
@@ -95,8 +97,8 @@ def convert_tables(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_LINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
-_AUTOLINK_RE = re.compile(r"<((?:https?://|www\.)[^>\s]+)>")
+_LINK_RE = re.compile(r"\[([^\[\]\n]*)\]\(([^)\s\[\]]*)\)")
+_AUTOLINK_RE = re.compile(r"<((?:https?://|www\.)[^<>\s]+)>")
 _BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -62,6 +63,9 @@ def _clean_sentence(sentence: str) -> str:
     return " ".join(sentence.replace("**", "").split()).lstrip("-•* ").strip()
 
 
+# A "sentence" with more figures than this is a table or list that lost its layout, not prose whose figures
+# can be classified; skipping it also keeps the work per sentence linear (each figure reads its sentence).
+MAX_FIGURES_PER_SENTENCE = 40
 # Section kinds (from ingest.structure) whose numbers are never outcomes: page numbers, volumes, ISBNs.
 _NO_OUTCOME_SECTIONS = frozenset({"references", "toc", "boilerplate", "front_matter"})
 
@@ -97,6 +101,9 @@ def _sentence_outcomes(
     site: str | None,
     section_kind: str | None,
 ) -> list[Outcome]:
+    figures = FIGURE_RE.finditer(line.text, offset, offset + len(sentence))
+    if sum(1 for _ in itertools.islice(figures, MAX_FIGURES_PER_SENTENCE + 1)) > MAX_FIGURES_PER_SENTENCE:
+        return []
     pairs = _from_to_pairs(sentence)
     from_values = set(pairs.values())
     context = f"{line.lead_in} {sentence}".strip()

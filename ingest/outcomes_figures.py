@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from functools import lru_cache
 
 NUM = r"\d{1,3}(?:,\s?\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 MAGNITUDE = r"(?:\s?(?:k|m|bn)\b|\s(?:million|billion|thousand)\b)"
@@ -33,7 +35,22 @@ _LABEL_WORDS = re.compile(
 )
 
 
-def span_skips(line: str) -> list[tuple[int, int]]:
+class Skips:
+    """Spans of a line that hold no reportable figure; `covers(pos)` in logarithmic time, however many."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._reach: list[int] = []  # the furthest end among the spans up to each one
+        for _, end in ordered:
+            self._reach.append(max(end, self._reach[-1]) if self._reach else end)
+
+    def covers(self, pos: int) -> bool:
+        i = bisect_right(self._starts, pos)
+        return i > 0 and self._reach[i - 1] > pos
+
+
+def span_skips(line: str) -> Skips:
     """Character spans of a line that hold no reportable figure (dates, times, phones, scales…)."""
     patterns = [
         rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\b",  # "31 December 2014"
@@ -45,7 +62,7 @@ def span_skips(line: str) -> list[tuple[int, int]]:
         r"\b\d+[- ]years?[- ]old\b",  # ages in stories
         r"(?:\b\d{1,2}\s+){2,}\d{1,2}\b",  # rating scales "1 2 3 4 5"
         r"\b\d+(?:\.\d+)?-(?:minute|min|hour|hr|day|week|month|year|bed|bedded|point|step|tier|page|mile)s?\b",
-        r"\^\{[^}]*\}",  # pseudo-LaTeX citation markers
+        r"\^\{[^}^]*\}",  # pseudo-LaTeX citation markers (the body stops at the next "^": linear time)
         r"(?:https?://|www\.)\S+",  # numbers inside web addresses
         r"\b\d+(?:;\s?\d+)?(?:\(\d+\))?:\s?e?\d+(?:[–-]\d+)?",  # references "2016;23(1):17–26", "1:30"
         r"\b(?:vol|no|pp?)\.?\s+\d+(?:[–-]\d+)?",  # "vol 298, no 16, pp 1937–9"
@@ -60,20 +77,40 @@ def span_skips(line: str) -> list[tuple[int, int]]:
     for m in re.finditer(r"(?<![\d,.])\d{1,3}(?:,\d{1,3})+(?![\d,])", line):
         if not re.fullmatch(r"\d{1,3}(?:,\d{3})+", m.group()):
             spans.append(m.span())
-    return spans
+    return Skips(spans)
 
 
-def skip_reason(line: str, m: re.Match[str], skips: list[tuple[int, int]]) -> str | None:
-    """Why the matched number is not a figure, or None when it is one. Each test names a non-figure."""
+# How far before a figure the tests look (a label such as "pages 4, 5 and 6", an age, a sentence end). A
+# fixed window keeps the work per figure constant, so a line with many figures is read in linear time.
+_BEFORE_WINDOW = 200
+_LINE_START_RE = re.compile(r"\s*(?:[-•*]\s*)?")
+_GLUED_AFTER_RE = re.compile(r"[A-Za-z]")
+# Possessive: the digits and dots after "1." are read once (`(?:\d+\.?)*\s` backtracked exponentially).
+_LIST_NUMBER_AFTER_RE = re.compile(r"\.(?:\d++\.?)*+\s|[.)]\s")
+_SENTENCE_START_AFTER_RE = re.compile(r"\s*(?:[A-Z][a-z]|$)")
+
+
+@lru_cache(maxsize=8)
+def _line_bounds(line: str) -> tuple[int, int, int]:
+    """(end of a leading bullet and spaces, first non-space, end of the last non-space) of a line."""
+    return _LINE_START_RE.match(line).end(), len(line) - len(line.lstrip()), len(line.rstrip())  # type: ignore[union-attr]
+
+
+def skip_reason(line: str, m: re.Match[str], skips: Skips) -> str | None:
+    """Why the matched number is not a figure, or None when it is one. Each test names a non-figure.
+
+    Reads a bounded window of the line around the figure, so the work per figure does not grow with the line."""
     start, end = m.span()
     text = m.group()
-    before, after = line[:start], line[end:]
-    if any(s <= start < e for s, e in skips):
+    before = line[max(0, start - _BEFORE_WINDOW) : start]
+    lead_end, first_text, last_text = _line_bounds(line)
+    at_line_start = start <= lead_end  # only spaces and a bullet before the figure
+    if skips.covers(start):
         return "date/time/phone/scale/descriptor"
     if m.group("arrow") or m.group("money") or m.group("ratio"):
         return None
     # Glued to letters or other digits: "N19", "Q1", "8pm", "40s", "3rd", "£x" parts, "v2".
-    if re.search(r"[A-Za-z_\d]$", before) or re.match(r"[A-Za-z]", after):
+    if re.search(r"[A-Za-z_\d]$", before) or _GLUED_AFTER_RE.match(line, end):
         return "glued to a word"
     if re.search(r"[./]$", before) and not re.search(r"(?:\s|\bc)[./]$", before):  # "c.13,000" is circa
         return "part of a code"
@@ -85,23 +122,24 @@ def skip_reason(line: str, m: re.Match[str], skips: list[tuple[int, int]]) -> st
         r"\d{1,3}(?:,\d{3})+", text.replace(" ", "")
     ):
         return "citation marker list"  # "11,12", "44,45": thousands groups always have three digits
-    if plain and 1900 <= int(value) <= 2039 and "," not in text:
+    if plain and len(value.lstrip("0")) == 4 and 1900 <= int(value) <= 2039 and "," not in text:
         return "year"
-    if re.match(r"^\s*(?:[-•*]\s*)?$", before) and re.match(r"\.(?:\d+\.?)*\s|[.)]\s", after):
+    if at_line_start and _LIST_NUMBER_AFTER_RE.match(line, end):
         return "list or paragraph number"  # "1. ", "- 1.13. "
-    if re.match(r"^\s*(?:[-•*]\s*)?$", before) and re.fullmatch(r"\d+(?:\.\d+)+", text):
+    if at_line_start and re.fullmatch(r"\d+(?:\.\d+)+", text):
         return "section number"  # "7.4.2 Living Well"
-    if not before.strip() and not after.strip():
+    if start <= first_text and end >= last_text:
         return "page number"
-    if _LABEL_WORDS.search(before):
+    if _LABEL_WORDS.search(line, max(0, start - _BEFORE_WINDOW), start):
         return "label number"
     if (
         re.search(r"[.!?]\s+$", before)
-        and re.match(r"\s*(?:[A-Z][a-z]|$)", after)
+        and _SENTENCE_START_AFTER_RE.match(line, end)
         and plain
         and len(value) <= 2
     ):
         return "citation marker"  # "improvement work. 34 The…"
+    after = line[end : end + _BEFORE_WINDOW]
     if value in {"111", "999"} and not re.match(r"\s*(?:%|per cent|people|patients|calls)", after):
         return "service number"  # NHS 111, 999 calls
     if _is_age(before, after, value):
@@ -112,9 +150,9 @@ def skip_reason(line: str, m: re.Match[str], skips: list[tuple[int, int]]) -> st
         r"\b(?:length of stay|stay|stayed|wait|waiting|delay|response time)\b", before[-80:], re.IGNORECASE
     ):
         return "duration"
-    unbulleted = BULLET_RE.sub("", line, count=1) if re.match(r"^\s*[-•*▪]\s", line) else line
     if start < 12 and (
-        is_section_heading(unbulleted) or re.match(r"^\s*(?:[-•*]\s*)?\d+\s+[A-Z][A-Z'’]+\b", line)
+        is_section_heading(BULLET_RE.sub("", line, count=1) if re.match(r"^\s*[-•*▪]\s", line) else line)
+        or re.match(r"^\s*(?:[-•*]\s*)?\d+\s+[A-Z][A-Z'’]+\b", line)
     ):
         return "heading number"  # "35 Southend on Sea Pioneer Programme – Profile", "4 PUBLIC QUESTIONS"
     return None

@@ -50,12 +50,14 @@ _TARGET_CUES = (
     r"\bsuccess criteria\b|\btrajector(?:y|ies)\b|\bcommit(?:ted|ment)? to\b|\bby the end of (?:20\d\d|the year)\b|"
     r"\bto be achieved\b|\bKPIs?\b|\bplanned\b"
 )
+# "if … then" is tried from the first "if" only (the atomic group), so the line is read once rather than
+# once per "if" (`\bif\b.+\bthen\b` took quadratic time on a long line); the texts are single lines.
 _PROJECTION_CUES = (
     r"\bprojected\b|\bprojection|\bforecast|\bpredict|\bestimated to\b|\bit is estimated\b|\bcould (?:save|reduce|"
     r"avoid|prevent|release|deliver|free)|\bwould (?:have|save|reduce|cut|avoid|prevent|result|lead|mean|cost|free|"
     r"release|deliver|equate|generate|need|require|increase|rise|grow|fall|double)\b|\bbusiness case\b|\b(?:is|are) expected to\b|\bexpected to (?:rise|grow|fall|"
     r"increase)|\bmodell?ed\b|\bmodelling\b|\blikely to\b|\bwill (?:rise|grow|increase|double|fall|decline|reach)|"
-    r"\bthere will be\b|\bif we carry on\b|\bif\b.+\bthen\b|\bcan be assumed\b|\bpotential (?:saving|reduction)|"
+    r"\bthere will be\b|\bif we carry on\b|^(?>.*?\bif\b).+\bthen\b|\bcan be assumed\b|\bpotential (?:saving|reduction)|"
     r"\bin the next (?:\w+ )?(?:years|decade)\b|\bextrapolat|\bcould\b|\bmay (?:save|reduce|result|lead|avoid)\b|"
     r"\b(?:we|they|it is|is|are) expect(?:s|ed)?\b|\bexpect(?:s|ed)? (?:to|that)\b|\bassum(?:e|ed|ing|ption)"
 )

@@ -22,6 +22,9 @@ _ELSEWHERE_HEADING_RE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"'”’)\]]?\s+(?=[A-Z\"“‘'(£\d])")
+# Read only the few characters before a full stop (with pos/endpos, so `\b` still sees the one before them).
+_ABBREVIATION_RE = re.compile(r"\b(?:c|e\.g|i\.e|approx|no|vs|St|Dr|Mr|Mrs|Ms|etc)\.$")
+_LONGEST_ABBREVIATION = len("approx.")
 
 
 def is_table_row(line: str) -> bool:
@@ -93,7 +96,7 @@ def split_sentences(line: str) -> list[tuple[int, str]]:
     out, pos = [], 0
     for m in _SENTENCE_END_RE.finditer(line):
         # "c. 13" and "e.g. The" are abbreviations, not sentence ends.
-        if re.search(r"\b(?:c|e\.g|i\.e|approx|no|vs|St|Dr|Mr|Mrs|Ms|etc)\.$", line[: m.start() + 1]):
+        if _ABBREVIATION_RE.search(line, max(0, m.start() + 1 - _LONGEST_ABBREVIATION), m.start() + 1):
             continue
         out.append((pos, line[pos : m.start() + 1]))
         pos = m.end()

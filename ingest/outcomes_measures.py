@@ -145,7 +145,8 @@ def named_place(sentence: str) -> str | None:
     )
     if not m:
         m = re.match(
-            r"^\s*((?:[A-Z][\w'’&-]+)(?: (?:and |on |upon )?[A-Z][\w'’&-]+)*)[⁰¹²³⁴⁵⁶⁷⁸⁹\d]*,? "
+            # Possessive: a word is read once (giving its digits back to the next part took quadratic time).
+            r"^\s*((?:[A-Z][\w'’&-]++)(?: (?:and |on |upon )?[A-Z][\w'’&-]++)*)[⁰¹²³⁴⁵⁶⁷⁸⁹\d]*,? "
             r"(?:has|have|had|saw|achieved|reported|introduced|created|operated|put|set up|developed)\b",
             sentence,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = [
     "join_blocks",
     "json_safe",
     "no_text",
+    "refuse_non_prose",
 ]
 
 
@@ -61,6 +63,29 @@ def join_blocks(blocks: Iterable[Block]) -> str:
 def collapse(text: str) -> str:
     """Return `text` with every whitespace run turned into one space and the ends trimmed."""
     return " ".join(text.split())
+
+
+# A "word" longer than this is not a word: encoded data, a hash, a run of one character.
+UNBROKEN_RUN_CHARS = 1000
+# Starts only where a token starts and reads it once (linear time on any text).
+_UNBROKEN_RUN_RE = re.compile(rf"(?<!\S)\S{{{UNBROKEN_RUN_CHARS},}}+")
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+def refuse_non_prose(text: str) -> None:
+    """Raise ParseError when most of `text` is unbroken runs of characters with no space (not prose at all).
+
+    Text is prose when at least half of its non-space characters sit in words of fewer than
+    UNBROKEN_RUN_CHARS characters; a file that is one enormous token (or mostly such tokens) is refused."""
+    runs = [m.end() - m.start() for m in _UNBROKEN_RUN_RE.finditer(text)]
+    if not runs:
+        return
+    visible = len(_WHITESPACE_RE.sub("", text))
+    if sum(runs) * 2 > visible:
+        raise ParseError(
+            f"this is not prose: {sum(runs) / visible:.0%} of the text is in runs of over "
+            f"{UNBROKEN_RUN_CHARS:,} characters with no space (the longest is {human_size(max(runs))} long)"
+        )
 
 
 def no_text(what: str) -> ParseError:

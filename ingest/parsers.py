@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
-from ingest.parse_common import ParsedFile, ParseError, human_size
+from ingest.parse_common import ParsedFile, ParseError, human_size, refuse_non_prose
 from ingest.parse_docx import parse_docx
 from ingest.parse_html import parse_html
 from ingest.parse_markdown import parse_md
@@ -54,12 +54,15 @@ def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
 
 
 def parse_bytes(data: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
-    """Parse `data` as the format named by `filename`'s suffix; raises ParseError for any bad input."""
+    """Parse `data` as the format named by `filename`'s suffix; raises ParseError for any bad input,
+    including text that is not prose at all (mostly unbroken runs of characters with no space)."""
     file_format = _format_for(filename)
     _check_size(len(data), max_bytes)
     if not data.strip():
         raise ParseError("the file is empty")
-    return _PARSERS[file_format](data, max_bytes)
+    parsed = _PARSERS[file_format](data, max_bytes)
+    refuse_non_prose(parsed.text)
+    return parsed
 
 
 def _format_for(filename: str) -> str:

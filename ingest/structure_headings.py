@@ -75,8 +75,10 @@ def _strip_markup(line: str) -> str:
     """Remove converter residue (bold/italic stars, escaped brackets, citation superscripts)."""
     text = line.strip().replace("\\(", "(").replace("\\)", ")")
     text = re.sub(r"\*{1,2}([^*]+?)\*{1,2}", r"\1", text).replace("**", "")
-    text = re.sub(r"\^\{[^}]*\}", "", text)
-    text = re.sub(rf"[\s{_SUPERSCRIPTS}†]+$", "", text)
+    # Linear time on any line: a marker's body stops at the next "^", and the trailing run is tried only
+    # where a run starts.
+    text = re.sub(r"\^\{[^}^]*\}", "", text)
+    text = re.sub(rf"(?<![\s{_SUPERSCRIPTS}†])[\s{_SUPERSCRIPTS}†]++$", "", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from ingest.structure_headings import _strip_markup, is_heading
 
 _CONTENTS_RE = re.compile(r"^(?:table of\s+)?contents:?$", re.I)
-_TOC_ENTRY_RE = re.compile(r"(?:\t|\.{2,}\s*)\d{1,3}\s*$|^\s*\d{1,3}\t\S|bookmark not defined")
+# A dot leader is tried only where a run of dots starts, so a long run is read once (linear time).
+_TOC_ENTRY_RE = re.compile(r"(?:\t|(?<!\.)\.{2,}+\s*+)\d{1,3}\s*$|^\s*\d{1,3}\t\S|bookmark not defined")
 _TOC_LOOSE_RE = re.compile(r"\s\d{1,3}$")
 _BOILERPLATE_RE = re.compile(
     r"\bISBN\b|©|registered charity|charity (?:no|number)|company number|all rights reserved", re.I

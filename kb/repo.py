@@ -38,9 +38,12 @@ def get_document_or_raise(*, session: Session, document_id: int, include_drafts:
     return document
 
 
-def get_passage_or_raise(*, session: Session, passage_id: int) -> Passage:
+def get_passage_or_raise(*, session: Session, passage_id: int, include_drafts: bool = False) -> Passage:
+    """The passage; one of a draft document only for those who may review it. A draft's passage is not
+    found in exactly the words of a passage that never existed, so the answer does not reveal the draft."""
     passage = session.get(Passage, passage_id)
-    if passage is None:
+    document = session.get(Document, passage.document_id) if passage is not None else None
+    if passage is None or document is None or (document.status != "published" and not include_drafts):
         raise NotFound(f"No passage with id {passage_id}.")
     return passage
 

@@ -43,6 +43,7 @@ from web.routes import (
     transfer,
     uploads,
 )
+from web.security import SecurityHeadersMiddleware
 from web.worker import start_worker
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +66,14 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["csrf_field"] = csrf_field
     templates.env.filters["markdown"] = render_markdown
     return templates
+
+
+class KbApp(FastAPI):
+    """FastAPI with the security-headers layer outside Starlette's server-error layer, so that every
+    response, the 500 page included, carries the headers (an ordinary middleware sits inside it)."""
+
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.stop()
         engine.dispose()
 
-    app = FastAPI(
+    app = KbApp(
         title="kb",
         summary="What worked elsewhere in integrated care, with the evidence.",
         version="0.1.0",

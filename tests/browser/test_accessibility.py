@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, MOBILE, SCREENSHOTS
+from tests.browser.conftest import DESKTOP, MOBILE, SCREENSHOTS, add_axe
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -56,7 +56,7 @@ def test_no_serious_accessibility_violations(page: Page, axe_script: Path, name:
     response = page.goto(url)
     assert response.status == (404 if name == "not-found" else 200), f"{url}: {response.status}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.add_script_tag(path=str(axe_script))
+    add_axe(page, axe_script)
     problems = []
     for viewport in (DESKTOP, MOBILE):
         page.set_viewport_size(viewport)

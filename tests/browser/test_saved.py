@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, add_axe, sign_in
 from tests.browser.test_accessibility import describe
 
 if TYPE_CHECKING:  # playwright may be absent: the suite is then skipped (see conftest.py)
@@ -88,7 +88,7 @@ def test_the_saved_search_and_analytics_pages_have_no_serious_accessibility_prob
         "/curate/tasks",
     ):
         assert page.goto(url).status == 200, url
-        page.add_script_tag(path=str(axe_script))
+        add_axe(page, axe_script)
         result = json.loads(page.evaluate("async () => JSON.stringify(await axe.run(document))"))
         problems += [
             f"{url}: {describe(v)}" for v in result["violations"] if v["impact"] in ("serious", "critical")

@@ -112,6 +112,7 @@ def register(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: OptionalUserDep,
     email: Annotated[str, Form(max_length=254)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
     organisation: Annotated[str, Form(max_length=200)] = "",
@@ -119,14 +120,16 @@ def register(
 ) -> Response:
     if not settings.allow_registration:
         raise Forbidden("Accounts on this site are made by its admins: ask the programme team for one.")
+    if user is not None:
+        raise Forbidden(f"You are signed in as {user.email}: sign out before registering another account.")
     values = {"email": email, "name": name, "organisation": organisation}
     try:
-        user = accounts.create_user(
+        created = accounts.create_user(
             session=session, email=email, name=name, password=password, organisation=organisation
         )
     except KbError as err:
         return render(request, "register.html", {"values": values, "error": err.message}, err.status_code)
-    token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)  # type: ignore[arg-type]
+    token = accounts.start_session(session=session, user_id=created.id, days=settings.session_days)  # type: ignore[arg-type]
     response = RedirectResponse("/account", status_code=303)
     set_session_cookie(request, response, token, days=settings.session_days)
     return response
