@@ -39,7 +39,8 @@ def corpus_words(session: Session, search: SearchService) -> CorpusWords | None:
             word_counts: Counter[str] = Counter()
             passages_with: Counter[str] = Counter()
             stem_of: dict[str, str] = {}
-            for row in repo.index_rows(session=session):
+            # why batches: a million passages never held at once (repo.iter_index_rows, as the index build reads)
+            for row in (r for batch in repo.iter_index_rows(session=session) for r in batch):
                 words = {
                     w
                     for w in TOKEN.findall(normalise_for_tokens(f"{row.heading}\n{row.text}"))
