@@ -299,8 +299,10 @@ class MiniLMEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.utils.logging.disable_progress_bar()  # why: a bar per model load clutters `kb` commands' output
         path = Path(model_path) if model_path else bundled_model_path()
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise RuntimeError(f"no sentence-transformers model at {path}")
