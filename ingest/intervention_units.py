@@ -49,13 +49,30 @@ STORY = re.compile(
 NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
 
 
+ONE_SCHEME_MAX_CHARS = 8000  # a document this short whose headings only tell one story is one intervention
+# The headings of one scheme's account: where it came from, what it does, how, what happened, what was learnt.
+ACCOUNT_HEADING = re.compile(
+    r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:the\s+)?(?:"
+    r"background|context|the (?:problem|challenge|need)|problem|challenge|why\b.*|aims?|objectives?|"
+    r"what (?:we|they|the \w+(?: \w+)?) (?:did|does|do|offers?|provides?)\b.*|what was done|what it is|"
+    r"(?:the )?(?:service|scheme|model|intervention|approach|project|programme|initiative|innovation)|"
+    r"description|overview|summary|in brief|about (?:the|this) (?:service|scheme|project)|"
+    r"how\b.*|implementation|delivery|getting started|set-?up|staffing|who (?:is|was) involved|partners|"
+    r"results?|outcomes?|impact|evaluation|evidence|benefits|what (?:difference|changed|happened)\b.*|"
+    r"(?:key )?(?:lessons?|learning|lessons learn[et]d?)|advice|top tips|tips|challenges|barriers|"
+    r"what next|next steps|sustainability|costs?|funding|resources|contacts?|further information"
+    r")\s*[?:]?$",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class Unit:
     start: int
     end: int
     title: str
     section: Section
-    kind: str  # "case_study", "profile", "section" or "bullet"
+    kind: str  # "document", "case_study", "profile", "section", "overview", "bullet" or "paragraph"
 
 
 def _root(section: Section) -> tuple[str, ...] | None:
@@ -87,7 +104,35 @@ def _bullet_title(text: str) -> str:
     return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
 
 
-def find_units(text: str, sections: list[Section]) -> list[Unit]:
+def one_scheme_unit(text: str, sections: list[Section], *, title: str) -> Unit | None:
+    """The whole document as one unit when it is the account of one scheme, whatever its headings: short,
+    not a bundle of profiles or case studies, every heading one of an account's (background, what we did, how,
+    results, lessons…), and describing something done. Its sections then fill the record's fields."""
+    body = [s for s in sections if s.indexable and s.kind not in ("toc", "references", "boilerplate")]
+    if not body or not title.strip():
+        return None
+    start, end = body[0].start, body[-1].end
+    if end - start > ONE_SCHEME_MAX_CHARS or any(s.kind in ("profile", "part", "annex") for s in body):
+        return None
+    if len({s.path[:1] for s in body if s.kind == "case_study"}) > 1:
+        return None
+    headings = [s.path[-1] for s in body if s.path]
+    if not all(ACCOUNT_HEADING.match(clean_title(h)) for h in headings):
+        return None
+    if any(STORY.search(part) for s in body for part in s.path):
+        return None
+    if not DOING.search(text[start:end]):
+        return None
+    opening = text[start:end].lstrip()
+    if opening.startswith(title.strip()):  # the title line is the record's title, not part of its text
+        start = end - len(opening) + len(title.strip())
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+    return Unit(start, end, clean_title(title), body[0], "document")
+
+
+def find_units(text: str, sections: list[Section], *, title: str = "") -> list[Unit]:
+    if (whole := one_scheme_unit(text, sections, title=title)) is not None:
+        return [whole]
     units: list[Unit] = []
     roots: dict[tuple[str, ...], list[Section]] = {}
     for section in sections:

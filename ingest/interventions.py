@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingest.intervention_units import Unit, find_units
 from ingest.outcomes import Outcome, extract_outcomes
@@ -232,7 +232,9 @@ def describe(
     measured = (
         body[len(heading) :] if heading and body.startswith(heading) else body
     )  # "9 15 MIN CARE…" is no figure
-    outcomes = extract_outcomes(measured, site=site or None, section_kind=unit.section.kind)
+    # why: a one-scheme document opens with its title block, which the structure calls front matter
+    section_kind = "case_study" if unit.kind == "document" else unit.section.kind
+    outcomes = extract_outcomes(measured, site=site or None, section_kind=section_kind)
     sentences = _sentences(measured)
     in_a_plan = any(PLAN_DOCUMENT.search(part) for part in unit.section.path[:2])
     level, confidence = grade_evidence(body, outcomes, in_a_plan=in_a_plan)
@@ -324,13 +326,20 @@ def _part_sites(
 
 
 def find_interventions(
-    text: str, sections: list[Section], *, document_key: str, vocabulary: Vocabulary, taxonomy: Taxonomy
+    text: str,
+    sections: list[Section],
+    *,
+    document_key: str,
+    vocabulary: Vocabulary,
+    taxonomy: Taxonomy,
+    title: str = "",
 ) -> list[InterventionDraft]:
-    """One draft per intervention the document describes (see the module docstring for how units are chosen)."""
+    """One draft per intervention the document describes (see the module docstring for how units are chosen);
+    `title`, the document's, names the record when the whole document is the account of one scheme."""
     anonymised = bool(ANONYMISED.search(text[:20000]))
     part_sites = _part_sites(text, sections, vocabulary)
     drafts = []
-    for unit in find_units(text, sections):
+    for unit in find_units(text, sections, title=title):
         path = unit.section.path
         part_site = (part_sites.get(path[:2]) or part_sites.get(path[:1])) if path else None
         draft = describe(
@@ -344,8 +353,53 @@ def find_interventions(
         )
         if unit.kind in ("bullet", "paragraph") and not draft.outcomes and not _names_an_intervention(draft):
             continue  # a list item or paragraph that names no kind of intervention and reports nothing
+        if unit.kind == "document":
+            draft = _fields_from_sections(
+                draft, text, [s for s in sections if unit.start <= s.start < unit.end]
+            )
         drafts.append(draft)
     return drafts
+
+
+SECTION_FIELDS = (  # an account's headings, and the field of the record each fills
+    (
+        "summary",
+        re.compile(
+            r"what (?:we|they|the \w+(?: \w+)?) (?:did|does|do|offers?|provides?)|what was done|"
+            r"what it is|description|overview|summary|in brief|service|scheme|model|intervention|approach",
+            re.I,
+        ),
+    ),
+    (
+        "implementation",
+        re.compile(
+            r"\bhow\b|implement|delivery|getting started|set-?up|staffing|who (?:is|was) involved", re.I
+        ),
+    ),
+    ("context", re.compile(r"background|context|problem|challenge|need|why", re.I)),
+    ("lessons", re.compile(r"lesson|learn|advice|tips", re.I)),
+    ("barriers", re.compile(r"barrier|challenges", re.I)),
+)
+
+
+def _fields_from_sections(draft: InterventionDraft, text: str, sections: list[Section]) -> InterventionDraft:
+    """A one-scheme document's record takes each field from the section its heading names (the first two
+    sentences), where the document has such headings; the sentence-picking rules stay for the rest."""
+    filled: dict[str, str] = {}
+    for section in sections:
+        if not section.path:
+            continue
+        heading = section.path[-1]
+        body = text[section.start : section.end]
+        body = body[len(heading) :] if body.startswith(heading) else body
+        sentences = _sentences(body)
+        if not sentences:
+            continue
+        for name, pattern in SECTION_FIELDS:
+            if name not in filled and pattern.search(heading):
+                filled[name] = " ".join(sentences[:2])[:700]
+                break
+    return replace(draft, **filled) if filled else draft
 
 
 def _names_an_intervention(draft: InterventionDraft) -> bool:

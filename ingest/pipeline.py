@@ -129,7 +129,12 @@ def prepare_document(
         ]
     else:
         found = find_interventions(
-            cleaned.text, structure.sections, document_key=identity, vocabulary=vocabulary, taxonomy=taxonomy
+            cleaned.text,
+            structure.sections,
+            document_key=identity,
+            vocabulary=vocabulary,
+            taxonomy=taxonomy,
+            title=title,
         )
     t4 = time.perf_counter()
     timings.update(
