@@ -140,6 +140,27 @@ class LexicalIndex:
             total[indices[start:end]] += np.float32(weight) * data[start:end]
         return total
 
+    def matching_phrases(
+        self, weighted_phrases: list[tuple[str, float]], passage_ids: list[int]
+    ) -> dict[int, list[str]]:
+        """For each of these passages, the phrases with at least one (non-stop) word in it."""
+        found: dict[int, list[str]] = {key: [] for key in passage_ids}
+        if self.retriever is None or not passage_ids:
+            return found
+        positions = {int(self.ids[p]): p for p in np.flatnonzero(np.isin(self.ids, passage_ids))}
+        vocabulary = self.retriever.vocab_dict
+        indices, indptr = self.retriever.scores["indices"], self.retriever.scores["indptr"]
+        for phrase, _weight in weighted_phrases:
+            holders: set[int] = set()
+            for token in tokenize(phrase):
+                if token in vocabulary:
+                    token_id = vocabulary[token]
+                    holders.update(indices[indptr[token_id] : indptr[token_id + 1]].tolist())
+            for key, position in positions.items():
+                if position in holders and phrase not in found[key]:
+                    found[key].append(phrase)
+        return found
+
     def save(self, folder: Path) -> None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
