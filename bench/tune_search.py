@@ -38,6 +38,7 @@ GRID = {
     "LEXICAL_WEIGHT": [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8],
     "EXPANSION_SCALE": [0.4, 0.6, 0.8],
     "SOURCE_DECAY": [0.85, 0.95, 1.0],
+    "NEIGHBOUR_WEIGHT": [0.0, 0.1, 0.15, 0.2],
 }
 # A judged-relevant passage is lost when it has no word of the query and its cosine is under the cut-off.
 # "Essentially never": at most this share of the judged-relevant passages may be lost on the tuning folds.
@@ -113,15 +114,15 @@ def cross_validate(service, queries: list[dict]) -> None:  # noqa: ANN001
     table = {}
     for number, values in enumerate(settings, start=1):
         table[tuple(values.items())] = with_settings(values, lambda: per_query(service, queries))
-        print(f"\r  {number}/{len(settings)} settings scored", end="", file=sys.stderr)
-    print(file=sys.stderr)
+        if number % 25 == 0 or number == len(settings):
+            print(f"  {number}/{len(settings)} settings scored", file=sys.stderr)
     all_ids = [q["id"] for q in queries]
     best_in_sample = max(table, key=lambda key: mean_ndcg(table[key], all_ids))
     print(
         f"current setting {current}: in-sample nDCG@10 {mean_ndcg(table[tuple(current.items())], all_ids):.3f}"
     )
     print(f"best in-sample  {dict(best_in_sample)}: nDCG@10 {mean_ndcg(table[best_in_sample], all_ids):.3f}")
-    print("fold  tuned on the other four                                              tuning  held-out")
+    print(f"{'fold':<6}{'tuned on the other four':<96}tuning  held-out")
     held_out = []
     for number, fold in enumerate(folds_of(queries), start=1):
         test_ids = [q["id"] for q in fold]
@@ -129,7 +130,7 @@ def cross_validate(service, queries: list[dict]) -> None:  # noqa: ANN001
         chosen = max(table, key=lambda key: mean_ndcg(table[key], train_ids))
         score = mean_ndcg(table[chosen], test_ids)
         held_out.append((score, len(test_ids)))
-        print(f"{number:>4}  {str(dict(chosen)):<70} {mean_ndcg(table[chosen], train_ids):.3f}   {score:.3f}")
+        print(f"{number:<6}{str(dict(chosen)):<96}{mean_ndcg(table[chosen], train_ids):.3f}   {score:.3f}")
     mean = sum(s for s, _ in held_out) / len(held_out)
     print(f"5-fold cross-validated nDCG@10 (mean of held-out folds): {mean:.3f}")
     fixed = [mean_ndcg(table[tuple(current.items())], [q["id"] for q in fold]) for fold in folds_of(queries)]

@@ -12,8 +12,9 @@ class ExplainedResult:
     title: str
     source: str
     heading: str
-    score: float  # fused + site boost; the order is by this times source_discount
+    score: float  # fused + neighbour + site boost; the order is by this times source_discount
     fused: float  # lexical_share + dense_share
+    neighbour: float  # NEIGHBOUR_WEIGHT x the better fused score of the passages next to it in its document
     lexical: float | None  # raw BM25 (query words plus weighted expansions); None: not a lexical candidate
     lexical_share: float  # LEXICAL_WEIGHT x BM25 / best BM25
     dense: float | None  # raw MiniLM cosine of the passage's best view; None: not a dense candidate
@@ -30,6 +31,7 @@ class Explanation:
     total: int
     lexical_weight: float
     expansion_scale: float
+    neighbour_weight: float
     dense_match: float
     results: list[ExplainedResult]
 
@@ -46,6 +48,8 @@ def explanation_text(explanation: Explanation) -> str:
         f" (a lexical hit on a non-stop word, or a dense cosine of {explanation.dense_match:.2f} or more)",
         f"fused = {explanation.lexical_weight:.2f} x BM25/best + {1 - explanation.lexical_weight:.2f} x cosine"
         " stretched over the candidates",
+        f"neighbour = {explanation.neighbour_weight:.2f} x the better fused score of the passages before and after"
+        " it in its document",
     ]
     if explanation.expansions:
         expansions = ", ".join(
@@ -66,7 +70,7 @@ def explanation_text(explanation: Explanation) -> str:
             f"   score {row.score:.3f} = fused {row.fused:.3f}"
             f" (lexical {_number(row.lexical, 2)} BM25 -> {row.lexical_share:.3f};"
             f" dense cosine {_number(row.dense)} -> {row.dense_share:.3f})"
-            f" + site boost {row.site_boost:.2f}"
+            f" + neighbour {row.neighbour:.3f} + site boost {row.site_boost:.2f}"
         )
         if row.source_discount < 1:
             lines.append(f"   x {row.source_discount:.3f} for earlier results from the same document")

@@ -37,6 +37,7 @@ from search.fusion import (
     max_normalise,
     range_normalise,
     top_candidates,
+    with_neighbour_context,
 )
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus, tokenize
 from search.vectors import APPROXIMATE, EXACT, Manifest, VectorIndex, kind_for, lists_for
@@ -52,6 +53,9 @@ LEXICAL_WEIGHT = 0.65  # share of the fused score from BM25; the rest from MiniL
 EXPANSION_SCALE = 0.6  # vocabulary expansions count less than the words the user typed
 SOURCE_DECAY = 0.95  # each further result from the same document is discounted by this factor
 SITE_BOOST = 0.1  # added when a passage is about a site the query names
+# share of the better neighbour's fused score a passage gains (search.fusion.with_neighbour_context); chosen by
+# 5-fold cross-validation over the dev queries (bench/tune_search.py --cv), 0.15 on every fold
+NEIGHBOUR_WEIGHT = 0.15
 # A passage that holds no word of the query (nor of its expansions) counts as a match only when its best view's
 # cosine is at least this. Calibrated for the bundled MiniLM on the dev judgments by `bench/tune_search.py
 # --calibrate`: the highest cut-off that loses at most 2% of the judged-relevant passages (0.30 on all 45 queries;
@@ -80,8 +84,9 @@ class RankedPassage:
     passage_id: int
     passage: Passage
     document: Document
-    score: float  # what the order is by: fused, plus the site boost
+    score: float  # what the order is by: fused, plus the neighbour's share and the site boost
     fused: float
+    neighbour: float  # NEIGHBOUR_WEIGHT x the better neighbour's fused score
     lexical: float | None  # raw BM25; None when not a lexical candidate
     lexical_normalised: float
     dense: float | None  # raw cosine; None when not a dense candidate
@@ -322,6 +327,7 @@ class SearchService:
                 heading=row.passage.heading,
                 score=row.score,
                 fused=row.fused,
+                neighbour=row.neighbour,
                 lexical=row.lexical,
                 lexical_share=LEXICAL_WEIGHT * row.lexical_normalised,
                 dense=row.dense,
@@ -338,6 +344,7 @@ class SearchService:
             total=ranking.total,
             lexical_weight=LEXICAL_WEIGHT,
             expansion_scale=EXPANSION_SCALE,
+            neighbour_weight=NEIGHBOUR_WEIGHT,
             dense_match=DENSE_MATCH,
             results=rows,
         )
@@ -392,8 +399,13 @@ class SearchService:
         matched = set(evidence.matched.tolist())
         # why: normalised over every candidate, matched or not, so dropping the non-matches leaves the order
         # of the rest exactly as it was
-        ranked = [(k, s) for k, s in fuse(lexical, dense, lexical_weight=LEXICAL_WEIGHT) if k in matched]
-        fused = dict(ranked)
+        fused_all = fuse(lexical, dense, lexical_weight=LEXICAL_WEIGHT)
+        fused = dict(fused_all)
+        with_context, neighbour_gains = with_neighbour_context(
+            fused_all, lambda a, b: self.source_of.get(a) == self.source_of.get(b), weight=NEIGHBOUR_WEIGHT
+        )
+        # a neighbour lends weight, never evidence: only matching passages are ranked
+        ranked = [(k, s) for k, s in with_context if k in matched]
         window_size = (offset + limit) * 3 + 30
         with Session(self.engine) as session:
             passages = repo.passages_by_ids(session=session, passage_ids=[k for k, _ in ranked[:window_size]])
@@ -424,6 +436,7 @@ class SearchService:
                     document=documents[passages[key].document_id],
                     score=scores[key],
                     fused=fused[key],
+                    neighbour=neighbour_gains.get(key, 0.0),
                     lexical=lexical.get(key),
                     lexical_normalised=lexical_norm.get(key, 0.0),
                     dense=dense.get(key),

@@ -94,7 +94,7 @@ def test_explain_gives_each_signal_of_the_ranking_search_returns(site):
     top = explanation.results[0]
     assert top.lexical is not None and top.lexical > 0 and top.dense is not None
     assert top.fused == pytest.approx(top.lexical_share + top.dense_share, abs=1e-6)
-    assert top.score == pytest.approx(top.fused + top.site_boost, abs=1e-6)
+    assert top.score == pytest.approx(top.fused + top.neighbour + top.site_boost, abs=1e-6)
     assert "multidisciplinary team" in top.expansions_matched  # MDT, spelled out, is in the passage
     assert top.site_boost > 0  # the query names Islington and the passage is about it
     assert hits[0].score == pytest.approx(top.score, abs=1e-4)
@@ -116,7 +116,7 @@ def test_kb_search_explain_prints_the_scores(site, tmp_path: Path, monkeypatch):
     assert "1. " in result.output and "islington.txt" in result.output
     assert "BM25" in result.output and "dense cosine" in result.output
     assert "expansions matched: multidisciplinary team" in result.output
-    assert "site boost" in result.output
+    assert "site boost" in result.output and "neighbour" in result.output
     assert (
         nothing.exit_code == 0
         and "matching passages: 0" in nothing.output
