@@ -19,7 +19,7 @@ class ExplainedResult:
     lexical_share: float  # LEXICAL_WEIGHT x BM25 / best BM25
     dense: float | None  # raw MiniLM cosine of the passage's best view; None: not a dense candidate
     dense_share: float  # (1 - LEXICAL_WEIGHT) x cosine stretched to 0..1 over the candidates
-    expansions_matched: list[str]  # vocabulary expansions with a word in this passage
+    expansions_matched: list[str]  # vocabulary expansions with every word in this passage
     site_boost: float  # added because the passage is about a site the query names
     source_discount: float  # SOURCE_DECAY per earlier result from the same document
 

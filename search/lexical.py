@@ -143,19 +143,22 @@ class LexicalIndex:
     def matching_phrases(
         self, weighted_phrases: list[tuple[str, float]], passage_ids: list[int]
     ) -> dict[int, list[str]]:
-        """For each of these passages, the phrases with at least one (non-stop) word in it."""
+        """For each of these passages, the phrases every (non-stop, stemmed) word of which is in it, anywhere:
+        BM25 scores words, not phrases, so that is what a phrase contributes to a passage's score."""
         found: dict[int, list[str]] = {key: [] for key in passage_ids}
         if self.retriever is None or not passage_ids:
             return found
-        positions = {int(self.ids[p]): p for p in np.flatnonzero(np.isin(self.ids, passage_ids))}
+        positions = {int(self.ids[p]): int(p) for p in np.flatnonzero(np.isin(self.ids, passage_ids))}
         vocabulary = self.retriever.vocab_dict
         indices, indptr = self.retriever.scores["indices"], self.retriever.scores["indptr"]
         for phrase, _weight in weighted_phrases:
-            holders: set[int] = set()
-            for token in tokenize(phrase):
-                if token in vocabulary:
-                    token_id = vocabulary[token]
-                    holders.update(indices[indptr[token_id] : indptr[token_id + 1]].tolist())
+            tokens = tokenize(phrase)
+            if not tokens or any(token not in vocabulary for token in tokens):
+                continue
+            holders = set(positions.values())
+            for token in tokens:
+                token_id = vocabulary[token]
+                holders &= set(indices[indptr[token_id] : indptr[token_id + 1]].tolist())
             for key, position in positions.items():
                 if position in holders and phrase not in found[key]:
                     found[key].append(phrase)

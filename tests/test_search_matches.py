@@ -122,3 +122,14 @@ def test_kb_search_explain_prints_the_scores(site, tmp_path: Path, monkeypatch):
         and "matching passages: 0" in nothing.output
         and "No passages match." in nothing.output
     )
+
+
+def test_an_expansion_matches_a_passage_only_when_all_its_words_are_there():
+    import numpy as np
+
+    from search.lexical import LexicalIndex, LexicalManifest
+
+    texts = ["The complex care hub opened in May.", "Care homes and a hub for the community."]
+    index = LexicalIndex.build(texts, np.array([7, 8]), LexicalManifest(count=2, corpus_hash="x"))
+    found = index.matching_phrases([("complex care hub", 0.3), ("care home", 0.3), ("zzqxv", 0.3)], [7, 8])
+    assert found == {7: ["complex care hub"], 8: ["care home"]}
