@@ -1,7 +1,8 @@
 """Search analytics for curators (what people look for, and where kb answers poorly) and curation tasks.
 
 A query is judged by its latest search in the period, so a gap that new content has since filled drops off:
-- no results: that search found no passage and no intervention;
+- no results: that search found no passage and no intervention (search counts only passages with evidence of
+  relevance, so a query nothing in kb matches, such as a nonsense word, is logged with none);
 - poor results: it found fewer than POOR_INTERVENTIONS interventions, or its best passage scored below
   POOR_TOP_SCORE. Search scores are a fusion of max-normalised BM25 (weight 0.65) and range-normalised
   MiniLM cosine (0.35), so a best passage under 0.4 means no passage holds the query's words at all: only

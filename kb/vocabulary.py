@@ -20,7 +20,10 @@ REVERSE_ACRONYM_WEIGHT = 0.6
 SITE_WEIGHT = 0.6
 SYNONYM_WEIGHT = 0.5
 MAX_EXPANSIONS = 12
-MAX_PHRASE_TOKENS = 6
+# The longest phrase a query is matched against, in words. The longest names the documents use are 10 words
+# ("Mental Health Alliance for Excellence Resilience Innovation and Training"); a longer entry could never
+# match, so load_vocabulary refuses it rather than keep it unused. Matching cost grows linearly with this.
+MAX_PHRASE_TOKENS = 10
 
 SITE_TYPES = frozenset({"pioneer", "pacs", "mcp", "ehch", "uec", "acc", "stp", "other"})
 
@@ -242,6 +245,62 @@ def _parse_sites(raw: Any, path: Path) -> tuple[Site, ...]:
     return tuple(sites)
 
 
+def _unusable_phrases(
+    acronyms: Mapping[str, tuple[str, ...]],
+    synonyms: tuple[tuple[str, ...], ...],
+    sites: tuple[Site, ...],
+) -> list[str]:
+    """Every entry the matcher could not use, each named with where it is and why.
+
+    Unusable: no letters or digits (nothing to match), more than MAX_PHRASE_TOKENS words (never matched), the
+    same phrase twice in one list once case, hyphens, accents and plurals are folded ("pooled budgets" beside
+    "pooled budget": the second adds nothing), two acronyms that fold alike ("DToC", "DTOC"), or one phrase in
+    two synonym groups (it would join two concepts without anyone deciding so).
+    """
+    problems: list[str] = []
+
+    def check_list(where: str, phrases: Iterable[str]) -> None:
+        first_of: dict[Key, str] = {}
+        for phrase in phrases:
+            key = phrase_key(phrase)
+            if not key:
+                problems.append(f"{where}: {phrase!r} has no letters or digits to match")
+            elif len(key) > MAX_PHRASE_TOKENS:
+                problems.append(
+                    f"{where}: {phrase!r} has {len(key)} words; phrases of more than {MAX_PHRASE_TOKENS} "
+                    "cannot be matched (shorten it, or raise MAX_PHRASE_TOKENS in kb/vocabulary.py)"
+                )
+            elif key in first_of:
+                problems.append(
+                    f"{where}: {phrase!r} duplicates {first_of[key]!r} (case, hyphens, accents and plurals "
+                    "are ignored in matching); remove one"
+                )
+            else:
+                first_of[key] = phrase
+
+    acronym_of: dict[Key, str] = {}
+    for acronym, expansions in acronyms.items():
+        check_list(f"acronym {acronym!r}", (acronym, *expansions))
+        key = phrase_key(acronym)
+        if key and key in acronym_of:
+            problems.append(f"acronym {acronym!r} duplicates acronym {acronym_of[key]!r}; remove one")
+        acronym_of.setdefault(key, acronym)
+    group_of: dict[Key, int] = {}
+    for number, group in enumerate(synonyms, start=1):
+        check_list(f"synonym group #{number}", group)
+        for phrase in group:
+            key = phrase_key(phrase)
+            other = group_of.setdefault(key, number)
+            if key and other != number:
+                problems.append(
+                    f"synonym group #{number}: {phrase!r} is also in synonym group #{other}; "
+                    "a phrase may belong to one group"
+                )
+    for site in sites:
+        check_list(f"site {site.id!r}", (site.name, *site.aliases))
+    return problems
+
+
 def _build_indexes(
     acronyms: Mapping[str, tuple[str, ...]],
     synonyms: tuple[tuple[str, ...], ...],
@@ -251,9 +310,8 @@ def _build_indexes(
     site_index: dict[Key, list[str]] = {}
 
     def add(phrase: str, entry: _Entry) -> None:
-        key = phrase_key(phrase)
-        if key and len(key) <= MAX_PHRASE_TOKENS:
-            phrase_index.setdefault(key, []).append(entry)
+        # every phrase here passed _unusable_phrases, so none is empty or too long to match
+        phrase_index.setdefault(phrase_key(phrase), []).append(entry)
 
     for acronym, expansions in acronyms.items():
         add(acronym, _Entry("acronym", acronym, expansions, ACRONYM_WEIGHT))
@@ -282,8 +340,9 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Load and validate the vocabulary YAML (default: corpus/vocabulary.yaml in the repo).
 
     Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids,
-    an acronym without expansions, a synonym group of fewer than two phrases, or a site
-    missing a required field or with an unknown type.
+    an acronym without expansions, a synonym group of fewer than two phrases, a site
+    missing a required field or with an unknown type, or any phrase the matcher could not
+    use (see _unusable_phrases); the message names every such entry.
     """
     path = path or DEFAULT_VOCABULARY_PATH
     try:
@@ -317,6 +376,12 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         synonyms.append(phrases)
 
     sites = _parse_sites(raw.get("sites") or [], path)
+    problems = _unusable_phrases(acronyms, tuple(synonyms), sites)
+    if problems:
+        raise ValueError(
+            f"{path}: {len(problems)} unusable entr{'y' if len(problems) == 1 else 'ies'}:\n  "
+            + "\n  ".join(problems)
+        )
     phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
     return Vocabulary(acronyms, tuple(synonyms), sites, phrase_index, site_index)
 

@@ -140,6 +140,30 @@ class LexicalIndex:
             total[indices[start:end]] += np.float32(weight) * data[start:end]
         return total
 
+    def matching_phrases(
+        self, weighted_phrases: list[tuple[str, float]], passage_ids: list[int]
+    ) -> dict[int, list[str]]:
+        """For each of these passages, the phrases every (non-stop, stemmed) word of which is in it, anywhere:
+        BM25 scores words, not phrases, so that is what a phrase contributes to a passage's score."""
+        found: dict[int, list[str]] = {key: [] for key in passage_ids}
+        if self.retriever is None or not passage_ids:
+            return found
+        positions = {int(self.ids[p]): int(p) for p in np.flatnonzero(np.isin(self.ids, passage_ids))}
+        vocabulary = self.retriever.vocab_dict
+        indices, indptr = self.retriever.scores["indices"], self.retriever.scores["indptr"]
+        for phrase, _weight in weighted_phrases:
+            tokens = tokenize(phrase)
+            if not tokens or any(token not in vocabulary for token in tokens):
+                continue
+            holders = set(positions.values())
+            for token in tokens:
+                token_id = vocabulary[token]
+                holders &= set(indices[indptr[token_id] : indptr[token_id + 1]].tolist())
+            for key, position in positions.items():
+                if position in holders and phrase not in found[key]:
+                    found[key].append(phrase)
+        return found
+
     def save(self, folder: Path) -> None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))

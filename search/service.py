@@ -18,11 +18,28 @@ from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import HEADING_SEPARATOR, DocumentRef, Passage, SearchHit, SearchResponse, passage_context_text
+from kb.models import (
+    HEADING_SEPARATOR,
+    Document,
+    DocumentRef,
+    Passage,
+    SearchHit,
+    SearchResponse,
+    passage_context_text,
+)
 from kb.vocabulary import Vocabulary, expand_query, sites_in
 from search.embeddings import Embedder
-from search.fusion import collapse_near_duplicates, diversify, fuse, top_candidates
-from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus
+from search.explain import ExplainedResult, Explanation
+from search.fusion import (
+    collapse_near_duplicates,
+    diversify,
+    fuse,
+    max_normalise,
+    range_normalise,
+    top_candidates,
+    with_neighbour_context,
+)
+from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus, tokenize
 from search.vector_cache import encode_cached
 from search.vectors import APPROXIMATE, EXACT, Manifest, VectorIndex, kind_for, lists_for
 
@@ -37,10 +54,53 @@ LEXICAL_WEIGHT = 0.65  # share of the fused score from BM25; the rest from MiniL
 EXPANSION_SCALE = 0.6  # vocabulary expansions count less than the words the user typed
 SOURCE_DECAY = 0.95  # each further result from the same document is discounted by this factor
 SITE_BOOST = 0.1  # added when a passage is about a site the query names
+# share of the better neighbour's fused score a passage gains (search.fusion.with_neighbour_context); chosen by
+# 5-fold cross-validation over the dev queries (bench/tune_search.py --cv), 0.15 on every fold
+NEIGHBOUR_WEIGHT = 0.15
+# A passage that holds no word of the query (nor of its expansions) counts as a match only when its best view's
+# cosine is at least this. Calibrated for the bundled MiniLM on the dev judgments by `bench/tune_search.py
+# --calibrate`: the highest cut-off that loses at most 2% of the judged-relevant passages (0.30 on all 45 queries;
+# in 5-fold cross-validation the cut-offs chosen on four folds lose 2.5% of the fifth's relevant passages on
+# average). Nonsense queries ("zzqxv", "12345", "hello") reach at most 0.28 with any passage, so they match
+# nothing; a looser tolerance (1%: 0.26) would let them in. Recalibrate when the encoder changes.
+DENSE_MATCH = 0.30
 ACRONYM_WEIGHT = 0.65  # expansions at or above this weight are spelled out for the embedder too
 ENCODE_BATCH = 2048  # passages read from the cache, and encoded when missing, per batch
 VIEW_CHARS = 400  # passages longer than this are also embedded in pieces of about this size
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(£])|\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the indexes say about one query, before fusion."""
+
+    expansions: list[tuple[str, float]]
+    lexical: dict[int, float]  # BM25 of the best lexical candidates
+    dense: dict[int, float]  # best-view cosine of the best dense candidates
+    matched: np.ndarray  # ids of every passage with real evidence of relevance, sorted
+
+
+@dataclass(frozen=True)
+class RankedPassage:
+    passage_id: int
+    passage: Passage
+    document: Document
+    score: float  # what the order is by: fused, plus the neighbour's share and the site boost
+    fused: float
+    neighbour: float  # NEIGHBOUR_WEIGHT x the better neighbour's fused score
+    lexical: float | None  # raw BM25; None when not a lexical candidate
+    lexical_normalised: float
+    dense: float | None  # raw cosine; None when not a dense candidate
+    dense_normalised: float
+    site_boost: float
+    source_discount: float  # SOURCE_DECAY for each result above it from the same document
+
+
+@dataclass(frozen=True)
+class Ranking:
+    expansions: list[tuple[str, float]]
+    total: int
+    rows: list[RankedPassage]
 
 
 @dataclass
@@ -196,16 +256,100 @@ class SearchService:
         document_id: int | None = None,
         section: str | None = None,
     ) -> SearchResponse:
+        """The passages with real evidence of relevance to the query, best first, with their citations.
+
+        Raises InvalidInput for an empty or over-long query or a limit or offset out of range. `total` counts
+        the matching passages (see Evidence.matched); a query nothing matches gets no results and total 0.
+        """
         started = time.perf_counter()
         query = validate_query(query, limit, offset)
-        self.ensure_fresh()
-        expansions = expand_query(query, self.vocabulary)
-        allowed = self._allowed(document_id, section)
+        ranking = self._rank(query, limit=limit, offset=offset, document_id=document_id, section=section)
+        terms = highlight_terms(query, ranking.expansions)
+        hits = []
+        for row in ranking.rows:
+            passage, document = row.passage, row.document
+            hits.append(
+                SearchHit(
+                    passage_id=row.passage_id,
+                    source=document.source,
+                    text=passage.text,
+                    score=round(row.score, 4),
+                    heading=passage.heading,
+                    section_kind=passage.section_kind,
+                    document=DocumentRef(id=document.id, title=document.title, source=document.source),  # type: ignore[arg-type]
+                    char_start=passage.char_start,
+                    char_end=passage.char_end,
+                    url=f"/documents/{document.id}#passage-{row.passage_id}",
+                    highlights=[t for t in terms if t.lower() in passage.text.lower()],
+                )
+            )
+        return SearchResponse(
+            query=query,
+            results=hits,
+            total=ranking.total,
+            limit=limit,
+            offset=offset,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            expansions=[phrase for phrase, _ in ranking.expansions],
+        )
 
+    def explain(self, query: str, *, limit: int = 10) -> Explanation:
+        """Why each of the query's first `limit` results ranks where it does: the score of each signal.
+
+        Raises InvalidInput as search does. The ranking is the one search returns, computed the same way.
+        """
+        query = validate_query(query, limit, 0)
+        ranking = self._rank(query, limit=limit, offset=0)
+        weighted = [(phrase, weight * EXPANSION_SCALE) for phrase, weight in ranking.expansions]
+        matched = (
+            self.lexical.matching_phrases(weighted, [row.passage_id for row in ranking.rows])
+            if self.lexical is not None
+            else {}
+        )
+        rows = [
+            ExplainedResult(
+                rank=rank,
+                passage_id=row.passage_id,
+                title=row.document.title,
+                source=row.document.source,
+                heading=row.passage.heading,
+                score=row.score,
+                fused=row.fused,
+                neighbour=row.neighbour,
+                lexical=row.lexical,
+                lexical_share=LEXICAL_WEIGHT * row.lexical_normalised,
+                dense=row.dense,
+                dense_share=(1.0 - LEXICAL_WEIGHT) * row.dense_normalised,
+                expansions_matched=matched.get(row.passage_id, []),
+                site_boost=row.site_boost,
+                source_discount=row.source_discount,
+            )
+            for rank, row in enumerate(ranking.rows, start=1)
+        ]
+        return Explanation(
+            query=query,
+            expansions=ranking.expansions,
+            total=ranking.total,
+            lexical_weight=LEXICAL_WEIGHT,
+            expansion_scale=EXPANSION_SCALE,
+            neighbour_weight=NEIGHBOUR_WEIGHT,
+            dense_match=DENSE_MATCH,
+            results=rows,
+        )
+
+    def evidence(self, query: str, *, allowed: set[int] | None = None) -> Evidence:
+        """The raw signals for a query: its expansions, the best lexical and dense candidates, and which
+        passages match at all (a lexical hit on a non-stop word, or a dense cosine of DENSE_MATCH or more)."""
+        expansions = expand_query(query, self.vocabulary)
         lexical_scores: dict[int, float] = {}
+        lexical_matches = np.zeros(0, dtype=np.int64)
+        if not tokenize(query) and not expansions:  # only stop words ("the of and"): nothing to look for
+            return Evidence(expansions, {}, {}, lexical_matches)
         if self.lexical is not None and len(self.lexical):
             weighted = [(query, 1.0), *((phrase, weight * EXPANSION_SCALE) for phrase, weight in expansions)]
             all_scores = self.lexical.scores(weighted)
+            # why: the tokenizer drops stop words, so a positive score is a match on a word that carries meaning
+            lexical_matches = self.lexical.ids[all_scores > 0]
             lexical_scores = top_candidates(
                 self.lexical.ids, all_scores, CANDIDATES if allowed is None else len(all_scores)
             )
@@ -217,73 +361,90 @@ class SearchService:
             ids, scores = self.vectors.search(
                 vector, 4 * CANDIDATES if allowed is None else len(self.vectors)
             )
-            for passage_id, score in zip(
-                ids.tolist(), scores.tolist(), strict=True
-            ):  # best view of each passage
+            for passage_id, score in zip(ids.tolist(), scores.tolist(), strict=True):  # best view of each
                 if score > dense_scores.get(passage_id, -1.0):
                     dense_scores[passage_id] = score
+        dense_matches = np.fromiter((k for k, v in dense_scores.items() if v >= DENSE_MATCH), dtype=np.int64)
+        matched = np.union1d(lexical_matches, dense_matches)
         if allowed is not None:
             lexical_scores = {k: v for k, v in lexical_scores.items() if k in allowed}
             dense_scores = {k: v for k, v in dense_scores.items() if k in allowed}
+            matched = matched[np.isin(matched, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))]
+        return Evidence(expansions, lexical_scores, dense_scores, matched)
 
-        ranked = fuse(lexical_scores, dense_scores, lexical_weight=LEXICAL_WEIGHT)
+    def _rank(
+        self,
+        query: str,
+        *,
+        limit: int,
+        offset: int,
+        document_id: int | None = None,
+        section: str | None = None,
+    ) -> Ranking:
+        self.ensure_fresh()
+        evidence = self.evidence(query, allowed=self._allowed(document_id, section))
+        lexical, dense = evidence.lexical, evidence.dense
+        matched = set(evidence.matched.tolist())
+        # why: normalised over every candidate, matched or not, so dropping the non-matches leaves the order
+        # of the rest exactly as it was
+        fused_all = fuse(lexical, dense, lexical_weight=LEXICAL_WEIGHT)
+        fused = dict(fused_all)
+        with_context, neighbour_gains = with_neighbour_context(
+            fused_all, lambda a, b: self.source_of.get(a) == self.source_of.get(b), weight=NEIGHBOUR_WEIGHT
+        )
+        # a neighbour lends weight, never evidence: only matching passages are ranked
+        ranked = [(k, s) for k, s in with_context if k in matched]
         window_size = (offset + limit) * 3 + 30
         with Session(self.engine) as session:
             passages = repo.passages_by_ids(session=session, passage_ids=[k for k, _ in ranked[:window_size]])
-            ranked = self._boost_named_sites(query, ranked, passages)
+            ranked, boosts = self._boost_named_sites(query, ranked, passages)
             window = [key for key, _ in ranked[:window_size] if key in passages]
             kept = collapse_near_duplicates(
                 window, {k: p.text for k, p in passages.items()}, enough=2 * (offset + limit) + 10
             )
             scores = dict(ranked)
-            ordered = diversify(
-                [(k, scores[k]) for k in kept],
-                {k: self.source_of.get(k) for k in kept},
-                decay=SOURCE_DECAY,
-                k=offset + limit,
-            )
+            groups = {k: self.source_of.get(k) for k in kept}
+            ordered = diversify([(k, scores[k]) for k in kept], groups, decay=SOURCE_DECAY, k=offset + limit)
             page = ordered[offset : offset + limit]
             documents = repo.documents_by_ids(
                 session=session, document_ids=[passages[k].document_id for k in page]
             )
-        terms = highlight_terms(query, expansions)
-        hits = []
+        before: dict[str, int] = {}
+        for key in ordered[:offset]:
+            before[groups[key]] = before.get(groups[key], 0) + 1
+        lexical_norm, dense_norm = max_normalise(lexical), range_normalise(dense)
+        rows = []
         for key in page:
-            passage = passages[key]
-            document = documents[passage.document_id]
-            hits.append(
-                SearchHit(
+            discount = SOURCE_DECAY ** before.get(groups[key], 0)
+            before[groups[key]] = before.get(groups[key], 0) + 1
+            rows.append(
+                RankedPassage(
                     passage_id=key,
-                    source=document.source,
-                    text=passage.text,
-                    score=round(scores[key], 4),
-                    heading=passage.heading,
-                    section_kind=passage.section_kind,
-                    document=DocumentRef(id=document.id, title=document.title, source=document.source),  # type: ignore[arg-type]
-                    char_start=passage.char_start,
-                    char_end=passage.char_end,
-                    url=f"/documents/{document.id}#passage-{key}",
-                    highlights=[t for t in terms if t.lower() in passage.text.lower()],
+                    passage=passages[key],
+                    document=documents[passages[key].document_id],
+                    score=scores[key],
+                    fused=fused[key],
+                    neighbour=neighbour_gains.get(key, 0.0),
+                    lexical=lexical.get(key),
+                    lexical_normalised=lexical_norm.get(key, 0.0),
+                    dense=dense.get(key),
+                    dense_normalised=dense_norm.get(key, 0.0),
+                    site_boost=boosts.get(key, 0.0),
+                    source_discount=discount,
                 )
             )
-        return SearchResponse(
-            query=query,
-            results=hits,
-            total=len(ranked),
-            limit=limit,
-            offset=offset,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
-            expansions=[phrase for phrase, _ in expansions],
-        )
+        return Ranking(evidence.expansions, len(matched), rows)
 
     def _boost_named_sites(
         self, query: str, ranked: list[tuple[int, float]], passages: dict[int, Passage]
-    ) -> list[tuple[int, float]]:
-        """A query that names a site ("What has Torbay achieved…") prefers passages about that site, by any alias."""
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """A query that names a site ("What has Torbay achieved…") prefers passages about that site, by any alias.
+
+        Returns the re-ranked list and the boost each passage got."""
         named = set(sites_in(query, self.vocabulary))
         if not named:
-            return ranked
-        boosted = []
+            return ranked, {}
+        boosted, boosts = [], {}
         for key, score in ranked:
             passage = passages.get(key)
             if passage is not None:
@@ -292,8 +453,9 @@ class SearchService:
                     self._sites_of_passage[key] = frozenset(sites_in(about, self.vocabulary))
                 if self._sites_of_passage[key] & named:
                     score += SITE_BOOST
+                    boosts[key] = SITE_BOOST
             boosted.append((key, score))
-        return sorted(boosted, key=lambda item: (-item[1], item[0]))
+        return sorted(boosted, key=lambda item: (-item[1], item[0])), boosts
 
     def _allowed(self, document_id: int | None, section: str | None) -> set[int] | None:
         if document_id is None and not section:

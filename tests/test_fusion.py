@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.fusion import collapse_near_duplicates, fuse, max_normalise, range_normalise, top_candidates
+from search.fusion import (
+    collapse_near_duplicates,
+    fuse,
+    max_normalise,
+    range_normalise,
+    top_candidates,
+    with_neighbour_context,
+)
 
 
 def test_normalisation():
@@ -45,3 +52,17 @@ def test_near_duplicates_collapse_to_the_first():
         3: "Social prescribing connected lonely people to community groups.",
     }
     assert collapse_near_duplicates([2, 1, 3], texts) == [2, 3]
+
+
+def test_a_passage_gains_from_a_neighbour_in_its_own_document() -> None:
+    ranked = [(10, 0.9), (11, 0.5), (20, 0.6), (21, 0.55), (30, 0.4)]
+    document = {10: "a", 11: "a", 20: "b", 21: "c", 30: "d"}
+    rescored, gains = with_neighbour_context(ranked, lambda x, y: document[x] == document[y], weight=0.2)
+    assert gains == {10: pytest.approx(0.1), 11: pytest.approx(0.18)}  # 20 and 21 are in different documents
+    assert [key for key, _ in rescored] == [10, 11, 20, 21, 30]
+    assert dict(rescored)[11] == pytest.approx(0.68) and dict(rescored)[30] == 0.4
+
+
+def test_no_neighbour_weight_changes_nothing() -> None:
+    ranked = [(1, 0.5), (2, 0.4)]
+    assert with_neighbour_context(ranked, lambda x, y: True, weight=0.0) == (ranked, {})

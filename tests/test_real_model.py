@@ -68,3 +68,11 @@ def test_a_missing_index_is_rebuilt_from_stored_vectors(real_service):
     report = real_service.refresh()
     assert report.vectors == "built" and report.encoded == 0
     assert (real_service.index_dir / "vectors" / "manifest.json").exists()
+
+
+def test_nonsense_matches_nothing_in_real_reports(real_service):
+    # why here: the dense cut-off (search.service.DENSE_MATCH) is calibrated for this model, not the hashing one
+    for query in ("zzqxv", "xyzzy", "12345"):
+        response = real_service.search(query)
+        assert response.results == [] and response.total == 0, query
+    assert real_service.search("logic models").total > 0

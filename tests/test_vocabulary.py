@@ -10,6 +10,7 @@ import pytest
 from kb.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
     MAX_EXPANSIONS,
+    MAX_PHRASE_TOKENS,
     Vocabulary,
     expand_query,
     load_vocabulary,
@@ -114,6 +115,55 @@ def test_other_malformed_files_are_rejected(tmp_path: Path, text: str) -> None:
         load_vocabulary(write(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "synonyms:\n  - [personal budget, a budget held and spent by the person who needs the care]\n",
+            r"synonym group #1: 'a budget held and spent by the person who needs the care' has 12 words",
+        ),
+        (
+            "acronyms:\n  DToC: [delayed transfers of care, '--']\n",
+            r"acronym 'DToC': '--' has no letters or digits",
+        ),
+        (
+            "synonyms:\n  - [pooled budget, section 75, Pooled-Budgets]\n",
+            r"synonym group #1: 'Pooled-Budgets' duplicates 'pooled budget'",
+        ),
+        (
+            "acronyms:\n  DToC: [delayed transfers of care]\n  DTOC: [delayed discharge]\n",
+            r"acronym 'DTOC' duplicates acronym 'DToC'",
+        ),
+        (
+            "synonyms:\n  - [care home, nursing home]\n  - [nursing homes, residential home]\n",
+            r"synonym group #2: 'nursing homes' is also in synonym group #1",
+        ),
+        (
+            "sites:\n  - {id: s, name: Southend-on-Sea, type: pioneer, place: S, aliases: [Southend on Sea]}\n",
+            r"site 's': 'Southend on Sea' duplicates 'Southend-on-Sea'",
+        ),
+    ],
+    ids=["too-long", "empty", "duplicate-in-group", "duplicate-acronym", "in-two-groups", "duplicate-alias"],
+)
+def test_an_entry_the_matcher_cannot_use_is_refused_by_name(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_vocabulary(write(tmp_path, text))
+
+
+def test_every_unusable_entry_is_named_at_once(tmp_path: Path) -> None:
+    text = "synonyms:\n  - [self-care, self care, self management, self-management]\n"
+    with pytest.raises(ValueError, match="2 unusable entries") as refused:
+        load_vocabulary(write(tmp_path, text))
+    assert "'self care'" in str(refused.value) and "'self-management'" in str(refused.value)
+
+
+def test_the_longest_usable_phrase_matches(tmp_path: Path) -> None:
+    longest = " ".join(f"word{n}" for n in range(MAX_PHRASE_TOKENS))
+    vocabulary = load_vocabulary(write(tmp_path, f"synonyms:\n  - [{longest}, short name]\n"))
+    assert phrases(f"tell me about {longest} please", vocabulary) == ["short name"]
+    assert phrases("short name", vocabulary) == [longest]
+
+
 # --- normalise -------------------------------------------------------------------------------
 
 
@@ -142,12 +192,12 @@ def test_mdt_meeting_expands_to_multidisciplinary_team(vocabulary: Vocabulary) -
 
 
 def test_plural_synonym_matches(vocabulary: Vocabulary) -> None:
-    expanded = expand_query("nursing home residents", vocabulary)
+    expanded = expand_query("nursing homes", vocabulary)
     assert ("care home", pytest.approx(0.5)) in expanded
 
 
 def test_lay_phrasing_reaches_the_professional_term(vocabulary: Vocabulary) -> None:
-    assert "readmission" in phrases("stop old people going back into hospital", vocabulary)
+    assert "readmission" in phrases("patients readmitted within a month", vocabulary)
     assert "delayed transfers of care" in phrases("bed-blocking", vocabulary)
 
 

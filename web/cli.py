@@ -14,6 +14,7 @@ from sqlmodel import Session
 from kb import repo
 from kb.errors import KbError
 from kb.settings import get_settings
+from search.explain import explanation_text
 from web.flows import build_search_service, ingest_and_index, load_default_corpus_if_empty, open_engine
 
 
@@ -108,13 +109,21 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.argument("query")
 @click.option("--limit", default=5, show_default=True, type=int)
-def search(query: str, limit: int) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="For each result, show its lexical and dense scores, the expansions it matched and its boosts.",
+)
+def search(query: str, limit: int, explain: bool) -> None:
     """Search and print ranked passages with their citations."""
     settings = get_settings()
     engine = open_engine(settings)
     load_default_corpus_if_empty(settings, engine)
     service = build_search_service(settings, engine)
     try:
+        if explain:
+            click.echo(explanation_text(service.explain(query, limit=limit)))
+            return
         response = service.search(query, limit=limit)
     except KbError as err:
         raise click.UsageError(err.message) from err
