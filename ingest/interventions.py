@@ -22,10 +22,19 @@ from kb.vocabulary import Vocabulary, site_display_name, site_mentions, sites_in
 MAX_SPAN_CHARS = 1200
 PART_OPENING_CHARS = 500
 PLAN = re.compile(
-    r"\b(will|plan(?:s|ned)? to|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d)\b", re.I
+    r"\b(will|plan(?:s|ned)? to|planning|aims? to|intend|propos|would|is to be|are to be|going to|by 20\d\d|"
+    r"(?:is|are) being (?:developed|designed|explored|scoped|considered)|next year|bid(?:s|ding)? for|"
+    r"in development|under development|subject to (?:funding|approval))\b",
+    re.I,
 )
 DONE = re.compile(
     r"\b(has been|have been|was|were|has|have|introduced|established|launched|achieved|now)\b", re.I
+)
+# The first sentence reports something done ("was launched", "has reduced"): then later plans do not make it one.
+DONE_OPENING = re.compile(
+    r"\b(has been|have been|was|were|introduced|established|launched|achieved|set up|started|began|"
+    r"(?:has|have) (?:\w+ed|\w+en)|now (?:\w+s))\b",
+    re.I,
 )
 COMPARISON = re.compile(
     r"\b(control group|comparison group|matched (?:cohort|control)|counterfactual|randomi[sz]ed)\b", re.I
@@ -43,6 +52,12 @@ HOW = re.compile(
 )
 PLAN_DOCUMENT = re.compile(
     r"\b(strategy|plan|blueprint|business case|proposal|road ?map|next steps|our goals?)\b", re.I
+)
+# A heading that asks or announces what is still to come: whatever sits under it is a plan, however it is worded.
+PLAN_HEADING = re.compile(
+    r"\b(?:planning to|plan(?:s|ning)? for|next year|next steps|future (?:plans|developments|work)|what next|"
+    r"priorities for|going forward|the year ahead|will (?:we|you)|intentions?)\b",
+    re.I,
 )
 ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\bnot named\b|\bunnamed sites?\b", re.I)
 CARE_MODEL_OF_SITE_TYPE = {
@@ -203,6 +218,9 @@ def grade_evidence(text: str, outcomes: list[Outcome], *, in_a_plan: bool = Fals
         return "2", 0.7
     if in_a_plan:
         return "0", 0.65
+    opening = text.lstrip()[:200]
+    if PLAN.search(opening.split(". ")[0]) and not DONE_OPENING.search(opening.split(". ")[0]):
+        return "0", 0.6  # it opens by saying what is to be done ("Plans are being developed to…")
     plans, done = len(PLAN.findall(text)), len(DONE.findall(text))
     if plans and plans >= 2 * max(done, 1):
         return "0", 0.6
@@ -236,7 +254,9 @@ def describe(
     section_kind = "case_study" if unit.kind == "document" else unit.section.kind
     outcomes = extract_outcomes(measured, site=site or None, section_kind=section_kind)
     sentences = _sentences(measured)
-    in_a_plan = any(PLAN_DOCUMENT.search(part) for part in unit.section.path[:2])
+    in_a_plan = any(PLAN_DOCUMENT.search(part) for part in unit.section.path[:2]) or any(
+        PLAN_HEADING.search(part) for part in unit.section.path
+    )
     level, confidence = grade_evidence(body, outcomes, in_a_plan=in_a_plan)
     tags = tag_text(body, unit.title, taxonomy)
     for outcome in outcomes:

@@ -154,3 +154,17 @@ def test_each_of_our_own_case_studies_read_as_an_uncurated_document_is_one_recor
         )
         counts[path.name] = len(drafts)
     assert {name: n for name, n in counts.items() if n != 1} == {}
+
+
+def test_an_unheaded_list_of_schemes_is_not_one_record(settings):
+    content = (
+        "Schemes in Riverside\n\n"
+        "- Hospital at home: consultant-led teams were set up to treat acutely ill older people in their own "
+        "homes instead of admitting them.\n\n"
+        "- Care home support: nurses and a named GP were introduced to visit each care home weekly and review "
+        "every resident's medicines.\n\n"
+        "- Falls response: a paramedic and a therapist were commissioned to visit within two hours of a fall "
+        "at home, with the care line providers.\n"
+    )
+    found = records(settings, "list.md", content)
+    assert len(found) == 3, [r.title for r in found]
