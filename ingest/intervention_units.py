@@ -119,7 +119,9 @@ def one_scheme_unit(text: str, sections: list[Section], *, title: str) -> Unit |
     headings = [s.path[-1] for s in body if s.path]
     if not all(ACCOUNT_HEADING.match(clean_title(h)) for h in headings):
         return None
-    if not headings and _bullet_count(text, body) >= 3:  # an unheaded list of substantial items: several schemes
+    if (
+        not headings and _bullet_count(text, body) >= 3
+    ):  # an unheaded list of substantial items: several schemes
         return None
     if any(STORY.search(part) for s in body for part in s.path):
         return None

@@ -16,6 +16,7 @@ from ingest.intervention_units import Unit, find_units
 from ingest.outcomes import Outcome, extract_outcomes
 from ingest.passages import paragraph_spans, sentence_spans
 from ingest.structure import Section
+from ingest.unit_classes import LOCAL, UnitClass, classify_unit
 from kb.taxonomy import Taxonomy
 from kb.vocabulary import Vocabulary, site_display_name, site_mentions, sites_in
 
@@ -97,6 +98,7 @@ class InterventionDraft:
     tags: list[dict] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
+    unit_class: UnitClass = UnitClass(LOCAL, 1.0, "")
 
     @property
     def has_results(self) -> bool:
@@ -302,6 +304,7 @@ def describe(
         tags=tags,
         outcomes=[outcome_dict(o) for o in outcomes],
         spans=spans_of(text, unit.start, unit.end),
+        unit_class=classify_unit(title=unit.title, body=measured, site=site),
     )
 
 

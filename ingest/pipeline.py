@@ -20,6 +20,7 @@ from ingest.interventions import InterventionDraft, find_interventions
 from ingest.parsers import SUPPORTED_SUFFIXES, ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.structure import detect_structure
+from ingest.unit_classes import REVIEW_THRESHOLD
 from kb import repo
 from kb.db import session_scope
 from kb.models import HEADING_SEPARATOR, Document, IngestFile, Intervention, Passage, passage_context_text
@@ -99,6 +100,7 @@ def prepare_document(
     origin: str,
     max_bytes: int,
     max_passage_chars: int,
+    review_threshold: float = REVIEW_THRESHOLD,
     status: str = "published",
     on_stage: Callable[[str], None] | None = None,
 ) -> PreparedDocument:
@@ -186,6 +188,7 @@ def prepare_document(
             text=cleaned.text,
             origin="curated" if is_curated(parsed.metadata) else "auto",
             status=status,
+            review_threshold=review_threshold,
         )
         for draft in found
     ]
@@ -201,8 +204,16 @@ def domain_knowledge() -> tuple[Vocabulary, Taxonomy]:
 
 
 def intervention_row(
-    draft: InterventionDraft, *, source: str, text: str, origin: str, status: str = "published"
+    draft: InterventionDraft,
+    *,
+    source: str,
+    text: str,
+    origin: str,
+    status: str = "published",
+    review_threshold: float = REVIEW_THRESHOLD,
 ) -> Intervention:
+    """The stored record of a draft. A trusted ingest publishes it only when its unit is a local intervention
+    judged with at least `review_threshold` confidence; otherwise it waits in the review queue with the reason."""
     passages = [
         {
             "source": source,
@@ -213,10 +224,15 @@ def intervention_row(
         }
         for span in draft.spans
     ]
+    held = status == "published" and not draft.unit_class.publishable(review_threshold)
     return Intervention(
         key=draft.key,
         origin=origin,
-        status=status,
+        status="draft" if held else status,
+        review_note=f"Held for review: {draft.unit_class.reason}" if held else "",
+        unit_class=draft.unit_class.name,
+        class_confidence=draft.unit_class.confidence,
+        class_reason=draft.unit_class.reason,
         title=draft.title,
         site=draft.site,
         site_id=draft.site_id,
@@ -244,6 +260,7 @@ def ingest_file(
     origin: str = "ingest",
     max_bytes: int = 50 * 1024 * 1024,
     max_passage_chars: int = 1200,
+    review_threshold: float = REVIEW_THRESHOLD,
     identity: str | None = None,
     status: str = "published",
     on_stage: Callable[[str], None] | None = None,
@@ -274,6 +291,7 @@ def ingest_file(
             origin=origin,
             max_bytes=max_bytes,
             max_passage_chars=max_passage_chars,
+            review_threshold=review_threshold,
             status=status,
             on_stage=on_stage,
         )
@@ -306,6 +324,7 @@ def ingest_paths(
     origin: str = "ingest",
     max_bytes: int = 50 * 1024 * 1024,
     max_passage_chars: int = 1200,
+    review_threshold: float = REVIEW_THRESHOLD,
     on_file: Callable[[FileResult], None] | None = None,
     status: str = "published",
 ) -> RunSummary:
@@ -322,6 +341,7 @@ def ingest_paths(
             origin=origin,
             max_bytes=max_bytes,
             max_passage_chars=max_passage_chars,
+            review_threshold=review_threshold,
             status=status,
         )
         results.append(result)

@@ -66,6 +66,16 @@ def count_documents(*, session: Session, include_drafts: bool = True) -> int:
     return session.exec(statement).one()
 
 
+def count_held_for_review(*, session: Session) -> int:
+    """Records found by ingest and held as drafts for a curator (not local interventions, or not sure enough)."""
+    statement = (
+        select(func.count())
+        .select_from(Intervention)
+        .where(Intervention.status == "draft", Intervention.origin == "auto")
+    )
+    return session.exec(statement).one()
+
+
 def count_passages(*, session: Session, include_drafts: bool = True) -> int:
     statement = select(func.count()).select_from(Passage)
     if not include_drafts:

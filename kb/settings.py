@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     load_default_corpus: bool = True
     max_file_mb: int = 50
     max_passage_chars: int = 1200
+    review_threshold: float = (
+        0.6  # a found record judged a local intervention with less confidence waits for review
+    )
     # accounts and the site's forms
     secret_key: str | None = None  # signs session cookies; made once and kept in the database when unset
     allow_registration: bool = (

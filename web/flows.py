@@ -97,6 +97,7 @@ def ingest_and_index(
         status=status,
         max_bytes=settings.max_file_mb * 1024 * 1024,
         max_passage_chars=settings.max_passage_chars,
+        review_threshold=settings.review_threshold,
         on_file=on_file,
     )
     if service is not None:
@@ -129,6 +130,7 @@ def load_default_corpus_if_empty(settings: Settings, engine: Engine) -> RunSumma
         origin="corpus",
         max_bytes=settings.max_file_mb * 1024 * 1024,
         max_passage_chars=settings.max_passage_chars,
+        review_threshold=settings.review_threshold,
     )
     log.info("loaded the default corpus: %d documents, %d passages", summary.indexed, summary.passages)
     return summary

@@ -143,6 +143,7 @@ class UploadWorker:
                 identity=f"upload:{stored_name}",
                 max_bytes=self.settings.max_file_mb * 1024 * 1024,
                 max_passage_chars=self.settings.max_passage_chars,
+                review_threshold=self.settings.review_threshold,
                 on_stage=lambda stage: self._set(file_id, stage),
             )
         if result.status == "failed" or result.document_id is None:

@@ -368,6 +368,7 @@ def search_page(
 @router.get("/catalogue", response_class=HTMLResponse)
 def catalogue_page(
     request: Request,
+    session: SessionDep,
     catalogue: CatalogueDep,
     q: Annotated[str, Query(max_length=500)] = "",
     sort: Annotated[str, Query(pattern=f"({SORT_PATTERN})|^$")] = "",
@@ -385,6 +386,7 @@ def catalogue_page(
     context = catalogue_context(
         request.app.state.taxonomy, q=q, sort=sort, page=page, filters=filters, found=(records, total, facets)
     )
+    context["held_for_review"] = repo.count_held_for_review(session=session)
     return render(request, "catalogue.html", context)
 
 
