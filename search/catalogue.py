@@ -285,6 +285,17 @@ class CatalogueService:
         page = [self.records[key] for key in matching[offset : offset + limit]]
         return page, len(matching), facets
 
+    def matching(self, *, q: str | None = None, filters: Filters | None = None) -> list[tuple[Record, float]]:
+        """Every record query() would list, in its order, with its relevance score (1.0 each when there is no
+        query). Raises InvalidInput for an unknown filter value."""
+        self.ensure_fresh()
+        filters = filters or Filters()
+        self._check(filters)
+        keys = [key for key in self.order if self._passes(self.records[key], filters)]
+        if not (q and q.strip()):
+            return [(self.records[key], 1.0) for key in keys]
+        return [(self.records[key], score) for score, key in self.scored(q.strip(), set(keys))]
+
     def _check(self, filters: Filters) -> None:
         for dimension, values in filters.values.items():
             if dimension == "evidence_level":
@@ -313,6 +324,12 @@ class CatalogueService:
         return not (filters.origin and filters.origin != row.origin)
 
     def _rank(self, q: str, allowed: set[int]) -> list[int]:
+        return [key for _, key in self.scored(q, allowed)]
+
+    def scored(self, q: str, allowed: set[int]) -> list[tuple[float, int]]:
+        """(relevance score, record id) for the records in `allowed` that match `q`, best first: half BM25
+        over the record text (scaled by the best), half cosine; a record needs a word in common or a cosine
+        of 0.35."""
         lexical: dict[int, float] = {}
         if self.lexical is not None and len(self.lexical):
             scores = self.lexical.scores([(q, 1.0)])
@@ -329,7 +346,7 @@ class CatalogueService:
             score = 0.5 * lexical.get(key, 0.0) + 0.5 * max(dense - 0.2, 0.0) / 0.8
             if key in lexical or dense >= 0.35:
                 scored.append((score, key))
-        return [key for _, key in sorted(scored, key=lambda item: (-item[0], item[1]))]
+        return sorted(scored, key=lambda item: (-item[0], item[1]))
 
     def _facets(self, keys: list[int]) -> dict[str, list[dict]]:
         facets = {}

@@ -32,6 +32,7 @@ from web.routes import (
 )
 from web.routes import (
     analytics,
+    answer,
     api,
     catalogue,
     catalogue_pages,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware)
     for module in (
         api,
+        answer,
         catalogue,
         pages,
         catalogue_pages,

@@ -23,6 +23,7 @@ from search.service import SearchService
 from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
+from web.routes.answer import answer_for
 from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
 
 router = APIRouter(include_in_schema=False)
@@ -342,6 +343,7 @@ def search_page(
         "facet_groups": [],
         "suggestion": None,
         "broader": [],
+        "answer": None,
     }
     if q.strip():
         try:
@@ -354,7 +356,8 @@ def search_page(
         context |= search_extras(
             request, search=search, catalogue=catalogue, session=session, response=response, sort=sort
         )
-        if page == 1:  # later pages of the same search are not new questions
+        if page == 1:  # the summary and the query log belong to the question, not to later pages
+            context["answer"] = answer_for(request, session, catalogue, response.query)
             record_query(
                 request.app.state.engine,
                 query=response.query,
