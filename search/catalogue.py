@@ -17,10 +17,11 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from kb import repo
+from kb import repo, site_profiles
 from kb.errors import InvalidInput, NotFound
 from kb.models import Document, Intervention
 from kb.taxonomy import Taxonomy
+from search.areas import AREA_LABELS, area_terms, similarity
 from search.embeddings import Embedder
 from search.fusion import shingles
 from search.lexical import LexicalIndex, LexicalManifest
@@ -47,10 +48,15 @@ class Record:
     passages: list[dict]
     merged: list[str] = field(default_factory=list)
     hidden_by: int | None = None
+    area: set[str] = field(
+        default_factory=set
+    )  # area terms its site's characteristics satisfy (search.areas)
 
     def values(self, dimension: str) -> set[str]:
         if dimension == "evidence_level":
             return {self.row.evidence_level}
+        if dimension == "area":
+            return self.area
         return {
             t["id"]
             for t in self.tags
@@ -101,6 +107,7 @@ class CatalogueService:
         self.position: dict[int, int] = {}
         self.lexical: LexicalIndex | None = None
         self._cited: dict[int, tuple[str, set]] = {}
+        self.areas: dict[str, dict] = {}  # site id -> its profile (kb.site_profiles.profiles)
 
     # --- loading ----------------------------------------------------------------------
 
@@ -123,6 +130,7 @@ class CatalogueService:
                 for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]
             }
             self._cited = self._cited_text(session, rows)
+            areas = site_profiles.profiles(session=session)
             records = {
                 row.id: Record(
                     row,
@@ -133,6 +141,9 @@ class CatalogueService:
                 )
                 for row in rows
             }
+            for record in records.values():
+                record.area = area_terms(areas.get(record.row.site_id or ""))
+            self.areas = areas
             ids = list(records)
             texts = [records[i].text() for i in ids]
             vectors = self._encode(session, texts)
@@ -300,13 +311,16 @@ class CatalogueService:
         for dimension, values in filters.values.items():
             if dimension == "evidence_level":
                 dimension_terms = {t.id for t in self.taxonomy.dimensions.get("evidence_level", ())}
+            elif dimension == "area":
+                dimension_terms = set(AREA_LABELS)
             elif dimension in DIMENSIONS:
                 dimension_terms = {t.id for t in self.taxonomy.dimensions.get(dimension, ())}
             else:
                 raise InvalidInput(f"Unknown filter {dimension!r}.")
             unknown = [v for v in values if v not in dimension_terms]
             if unknown:
-                raise InvalidInput(f"Unknown {dimension} value(s): {', '.join(unknown)}. See /api/taxonomy.")
+                where = f"one of {', '.join(AREA_LABELS)}" if dimension == "area" else "See /api/taxonomy"
+                raise InvalidInput(f"Unknown {dimension} value(s): {', '.join(unknown)}. {where}.")
 
     def _passes(self, record: Record, filters: Filters) -> bool:
         for dimension, wanted in filters.values.items():
@@ -350,11 +364,15 @@ class CatalogueService:
 
     def _facets(self, keys: list[int]) -> dict[str, list[dict]]:
         facets = {}
-        for dimension in (*DIMENSIONS, "evidence_level"):
+        for dimension in (*DIMENSIONS, "evidence_level", "area"):
             counts: Counter[str] = Counter()
             for key in keys:
                 counts.update(self.records[key].values(dimension))
-            labels = {t.id: t.label for t in self.taxonomy.dimensions.get(dimension, ())}
+            labels = (
+                AREA_LABELS
+                if dimension == "area"
+                else {t.id: t.label for t in self.taxonomy.dimensions.get(dimension, ())}
+            )
             facets[dimension] = [
                 {"id": value, "label": labels.get(value, value), "count": count}
                 for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -399,8 +417,18 @@ class CatalogueService:
         scored.sort(key=lambda item: (-item[0], item[1]))
         out = []
         for score, key, shared, content in scored[:limit]:
-            out.append((self.records[key], round(score, 3), self._reason(shared, content)))
+            reason = self._reason(shared, content)
+            area = self.area_reason(record.row.site_id, self.records[key].row.site_id)
+            out.append((self.records[key], round(score, 3), f"{reason}; {area}" if area else reason))
         return out
+
+    def area_reason(self, site_id: str | None, other_site_id: str | None) -> str:
+        """'similar area (…)' when both sites' characteristics are known and alike, else ''."""
+        mine, theirs = self.areas.get(site_id or ""), self.areas.get(other_site_id or "")
+        if not (mine and theirs):
+            return ""
+        _, reasons = similarity(mine, theirs)
+        return f"similar area ({'; '.join(reasons)})" if reasons else ""
 
     def _reason(self, shared: dict[str, set[str]], content: float) -> str:
         parts = []

@@ -34,6 +34,7 @@ from web.routes import (
     analytics,
     answer,
     api,
+    areas,
     catalogue,
     catalogue_pages,
     community,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         api,
         answer,
+        areas,
         catalogue,
         pages,
         catalogue_pages,
