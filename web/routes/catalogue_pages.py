@@ -17,6 +17,7 @@ from kb.taxonomy import Taxonomy
 from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
 from web.deps import SessionDep
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
+from web.evidence_svg import draw
 from web.routes.areas import area_context
 from web.routes.catalogue import CatalogueDep
 from web.routes.community import community_context
@@ -305,6 +306,11 @@ def evidence_map_page(
             "row_label": ROW_DIMENSIONS[rows],
             "row_choices": ROW_DIMENSIONS,
             "levels": taxonomy.dimensions["evidence_level"],
+            "picture": draw(
+                grid,
+                level_labels={t.id: t.label for t in taxonomy.dimensions["evidence_level"]},
+                row_label=ROW_DIMENSIONS[rows],
+            ),
         },
     )
 
