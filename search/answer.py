@@ -34,7 +34,7 @@ LEVEL_PHRASES = {
     "4": "independently replicated",
     "5": "manualised for replication",
 }
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s?(?:%|per\s?cent)$")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?(?:%|per\s?cent)$")  # a percentage, perhaps after "up to"
 
 # (passage ids) -> {passage id: (document id, passage text)}
 PassageLookup = Callable[[Iterable[int]], dict[int, tuple[int, str]]]
@@ -251,12 +251,13 @@ def _change_phrase(measure: str, label: str, direction: str) -> str:
 
 
 def _figure_span(findings: list[Finding]) -> str:
-    """'(14% to 26.5%)' when every figure is a percentage change on its own; else up to three figures."""
+    """The figures as written: '(14% to 26.5%)' for more than four percentage changes, smallest to largest;
+    up to four listed in that order; else up to three as they come (a from-to figure as 'X to Y')."""
     figures = list(dict.fromkeys(f"{f.baseline} to {f.figure}" if f.baseline else f.figure for f in findings))
-    values = [_PERCENT.match(f.figure) for f in findings if not f.baseline]
-    if len(figures) > 1 and all(values) and len(values) == len(findings):
-        ordered = sorted(findings, key=lambda f: float(_PERCENT.match(f.figure).group(1)))  # type: ignore[union-attr]
-        return f"({ordered[0].figure} to {ordered[-1].figure})"
+    percents = {f.figure: _PERCENT.search(f.figure) for f in findings if not f.baseline}
+    if len(percents) == len(figures) and all(percents.values()):
+        ordered = sorted(percents, key=lambda figure: float(percents[figure].group(1)))  # type: ignore[union-attr]
+        return f"({ordered[0]} to {ordered[-1]})" if len(ordered) > 4 else f"({', '.join(ordered)})"
     shown = ", ".join(figures[:3]) + (", …" if len(figures) > 3 else "")
     return f"({shown})"
 

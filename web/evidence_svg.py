@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from web.evidence_map import EvidenceMap
 
 CELL = 46  # px between bubble centres
-ROW_LABEL_WIDTH = 250
+ROW_LABEL_WIDTH = 330  # the longest intervention type label at 13px, with room
 COLUMN_LABEL_HEIGHT = 150
 MIN_RADIUS, MAX_RADIUS = 5.0, 20.0
 # Strongest evidence level -> fill; a dark outline on every bubble keeps pale ones visible (WCAG 1.4.11).

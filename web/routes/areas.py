@@ -31,6 +31,13 @@ def site_or_raise(session: Session, site_id: str) -> SiteRecord:
     return site
 
 
+def population_display(row: SiteCharacteristic) -> str:
+    """A population as the document words it ("more than 320,000"), or as a curator set it (320,000)."""
+    if row.provenance != "curator" and row.as_written:
+        return row.as_written
+    return f"{float(row.value):,.0f}" if row.value.isdigit() else row.value
+
+
 def statement_view(row: SiteCharacteristic, titles: dict[int, str]) -> dict[str, Any]:
     source = ""
     if row.document_id is not None:
@@ -40,9 +47,7 @@ def statement_view(row: SiteCharacteristic, titles: dict[int, str]) -> dict[str,
         "name": row.name,
         "label": site_profiles.CHARACTERISTICS.get(row.name, row.name),
         "value": row.value,
-        "display": f"{float(row.value):,.0f}"
-        if row.name == "population" and row.value.isdigit()
-        else row.value,
+        "display": population_display(row) if row.name == "population" else row.value,
         "as_written": row.as_written,
         "quote": row.quote,
         "confidence": row.confidence,
