@@ -19,18 +19,29 @@ from ingest.curated import curated_intervention, is_curated
 from ingest.interventions import InterventionDraft, find_interventions
 from ingest.parsers import SUPPORTED_SUFFIXES, ParseError, parse_bytes
 from ingest.passages import split_passages
+from ingest.site_profile import Characteristic, extract_characteristics
 from ingest.structure import detect_structure
 from ingest.unit_classes import REVIEW_THRESHOLD
-from kb import repo
+from kb import repo, site_profiles
 from kb.db import session_scope
-from kb.models import HEADING_SEPARATOR, Document, IngestFile, Intervention, Passage, passage_context_text
+from kb.models import (
+    HEADING_SEPARATOR,
+    Document,
+    IngestFile,
+    Intervention,
+    Passage,
+    SiteCharacteristic,
+    passage_context_text,
+)
 from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
 # Bumped whenever parsing, cleaning, structure or splitting changes what a file turns into, so that
 # re-ingesting an unchanged file under a new pipeline re-processes it instead of reporting "unchanged".
-PIPELINE_VERSION = "3"  # 2: intervention records; 3: refined units, sites and summaries
+PIPELINE_VERSION = (
+    "4"  # 2: intervention records; 3: refined units, sites and summaries; 4: site characteristics
+)
 
 
 def fingerprint(data: bytes) -> str:
@@ -78,6 +89,7 @@ class PreparedDocument:
     passages: list[Passage]
     interventions: list[Intervention]
     timings: dict[str, float]
+    characteristics: list[Characteristic] = field(default_factory=list)  # what its site profiles state
 
 
 def collect_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -138,6 +150,11 @@ def prepare_document(
             taxonomy=taxonomy,
             title=title,
         )
+    characteristics = (
+        []
+        if is_curated(parsed.metadata)
+        else extract_characteristics(cleaned.text, structure.sections, vocabulary=vocabulary)
+    )
     t4 = time.perf_counter()
     timings.update(
         parse_ms=(t1 - t0) * 1000,
@@ -193,7 +210,11 @@ def prepare_document(
         for draft in found
     ]
     return PreparedDocument(
-        document=document, passages=passages, interventions=interventions, timings=timings
+        document=document,
+        passages=passages,
+        interventions=interventions,
+        timings=timings,
+        characteristics=characteristics,
     )
 
 
@@ -253,6 +274,33 @@ def intervention_row(
     )
 
 
+def characteristic_rows(
+    found: list[Characteristic], *, document_id: int, passages: list[Passage]
+) -> list[SiteCharacteristic]:
+    """Stored rows for the characteristics a document states, each linked to the passage that holds its sentence."""
+    rows = []
+    for c in found:
+        span = repo.link_span(
+            {"char_start": c.start, "char_end": c.end}, document_id=document_id, passages=passages
+        )
+        rows.append(
+            SiteCharacteristic(
+                site_id=c.site_id,
+                name=c.name,
+                value=c.value,
+                as_written=c.as_written,
+                number=c.number,
+                passage_id=span["passage_id"],
+                char_start=c.start,
+                char_end=c.end,
+                quote=c.quote,
+                confidence=c.confidence,
+                provenance=f"rule: {c.rule}",
+            )
+        )
+    return rows
+
+
 def ingest_file(
     path: Path,
     *,
@@ -304,6 +352,13 @@ def ingest_file(
                 interventions=prepared.interventions,
             )
             result.document_id = document.id
+            site_profiles.replace_extracted(
+                session=session,
+                document_id=document.id,  # type: ignore[arg-type]
+                rows=characteristic_rows(
+                    prepared.characteristics, document_id=document.id, passages=prepared.passages
+                ),  # type: ignore[arg-type]
+            )
         result.timings = prepared.timings | {"store_ms": (time.perf_counter() - t0) * 1000}
         result.status, result.passages = "indexed", len(prepared.passages)
     except ParseError as err:

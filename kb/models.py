@@ -421,3 +421,31 @@ class SavedSearch(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
     last_digest_at: datetime | None = None
+
+
+# --- site characteristics ----------------------------------------------------------------
+
+
+class SiteCharacteristic(SQLModel, table=True):
+    """One characteristic of a site's area (population, rurality, deprivation, age profile, GP practices,
+    organisation footprint) as a document states it, or as a curator set it, with where it was read."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(
+        index=True
+    )  # a site id from the vocabulary (no foreign key: a CLI ingest may precede sync)
+    name: str  # population, rurality, deprivation, age_profile, gp_practices, footprint
+    value: (
+        str  # normalised: "365000", "rural", "high", "older than average", "17", "1 CCG, 2 local authorities"
+    )
+    as_written: str = ""  # the words the value was read from
+    number: float | None = None  # population or number of practices
+    document_id: int | None = Field(default=None, index=True)
+    passage_id: int | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    quote: str = ""  # the sentence that states it
+    confidence: float = 0.5
+    provenance: str = "rule"  # "rule: <rule name>" or "curator"
+    edited_by: int | None = None  # the curator's account id
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -55,6 +55,7 @@ EXPORTED = (
     "document",
     "passage",
     "site",
+    "sitecharacteristic",  # what documents state about each area, and curators' corrections
     "intervention",
     "interventionrevision",
     "comment",

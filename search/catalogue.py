@@ -17,10 +17,11 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from kb import repo
+from kb import repo, site_profiles
 from kb.errors import InvalidInput, NotFound
 from kb.models import Document, Intervention
 from kb.taxonomy import Taxonomy
+from search.areas import AREA_LABELS, area_terms, similarity
 from search.embeddings import Embedder
 from search.fusion import shingles
 from search.lexical import LexicalIndex, LexicalManifest
@@ -47,10 +48,15 @@ class Record:
     passages: list[dict]
     merged: list[str] = field(default_factory=list)
     hidden_by: int | None = None
+    area: set[str] = field(
+        default_factory=set
+    )  # area terms its site's characteristics satisfy (search.areas)
 
     def values(self, dimension: str) -> set[str]:
         if dimension == "evidence_level":
             return {self.row.evidence_level}
+        if dimension == "area":
+            return self.area
         return {
             t["id"]
             for t in self.tags
@@ -101,6 +107,7 @@ class CatalogueService:
         self.position: dict[int, int] = {}
         self.lexical: LexicalIndex | None = None
         self._cited: dict[int, tuple[str, set]] = {}
+        self.areas: dict[str, dict] = {}  # site id -> its profile (kb.site_profiles.profiles)
 
     # --- loading ----------------------------------------------------------------------
 
@@ -123,6 +130,7 @@ class CatalogueService:
                 for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]
             }
             self._cited = self._cited_text(session, rows)
+            areas = site_profiles.profiles(session=session)
             records = {
                 row.id: Record(
                     row,
@@ -133,6 +141,9 @@ class CatalogueService:
                 )
                 for row in rows
             }
+            for record in records.values():
+                record.area = area_terms(areas.get(record.row.site_id or ""))
+            self.areas = areas
             ids = list(records)
             texts = [records[i].text() for i in ids]
             vectors = self._encode(session, texts)
@@ -285,17 +296,31 @@ class CatalogueService:
         page = [self.records[key] for key in matching[offset : offset + limit]]
         return page, len(matching), facets
 
+    def matching(self, *, q: str | None = None, filters: Filters | None = None) -> list[tuple[Record, float]]:
+        """Every record query() would list, in its order, with its relevance score (1.0 each when there is no
+        query). Raises InvalidInput for an unknown filter value."""
+        self.ensure_fresh()
+        filters = filters or Filters()
+        self._check(filters)
+        keys = [key for key in self.order if self._passes(self.records[key], filters)]
+        if not (q and q.strip()):
+            return [(self.records[key], 1.0) for key in keys]
+        return [(self.records[key], score) for score, key in self.scored(q.strip(), set(keys))]
+
     def _check(self, filters: Filters) -> None:
         for dimension, values in filters.values.items():
             if dimension == "evidence_level":
                 dimension_terms = {t.id for t in self.taxonomy.dimensions.get("evidence_level", ())}
+            elif dimension == "area":
+                dimension_terms = set(AREA_LABELS)
             elif dimension in DIMENSIONS:
                 dimension_terms = {t.id for t in self.taxonomy.dimensions.get(dimension, ())}
             else:
                 raise InvalidInput(f"Unknown filter {dimension!r}.")
             unknown = [v for v in values if v not in dimension_terms]
             if unknown:
-                raise InvalidInput(f"Unknown {dimension} value(s): {', '.join(unknown)}. See /api/taxonomy.")
+                where = f"one of {', '.join(AREA_LABELS)}" if dimension == "area" else "See /api/taxonomy"
+                raise InvalidInput(f"Unknown {dimension} value(s): {', '.join(unknown)}. {where}.")
 
     def _passes(self, record: Record, filters: Filters) -> bool:
         for dimension, wanted in filters.values.items():
@@ -313,6 +338,12 @@ class CatalogueService:
         return not (filters.origin and filters.origin != row.origin)
 
     def _rank(self, q: str, allowed: set[int]) -> list[int]:
+        return [key for _, key in self.scored(q, allowed)]
+
+    def scored(self, q: str, allowed: set[int]) -> list[tuple[float, int]]:
+        """(relevance score, record id) for the records in `allowed` that match `q`, best first: half BM25
+        over the record text (scaled by the best), half cosine; a record needs a word in common or a cosine
+        of 0.35."""
         lexical: dict[int, float] = {}
         if self.lexical is not None and len(self.lexical):
             scores = self.lexical.scores([(q, 1.0)])
@@ -329,15 +360,19 @@ class CatalogueService:
             score = 0.5 * lexical.get(key, 0.0) + 0.5 * max(dense - 0.2, 0.0) / 0.8
             if key in lexical or dense >= 0.35:
                 scored.append((score, key))
-        return [key for _, key in sorted(scored, key=lambda item: (-item[0], item[1]))]
+        return sorted(scored, key=lambda item: (-item[0], item[1]))
 
     def _facets(self, keys: list[int]) -> dict[str, list[dict]]:
         facets = {}
-        for dimension in (*DIMENSIONS, "evidence_level"):
+        for dimension in (*DIMENSIONS, "evidence_level", "area"):
             counts: Counter[str] = Counter()
             for key in keys:
                 counts.update(self.records[key].values(dimension))
-            labels = {t.id: t.label for t in self.taxonomy.dimensions.get(dimension, ())}
+            labels = (
+                AREA_LABELS
+                if dimension == "area"
+                else {t.id: t.label for t in self.taxonomy.dimensions.get(dimension, ())}
+            )
             facets[dimension] = [
                 {"id": value, "label": labels.get(value, value), "count": count}
                 for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -382,8 +417,18 @@ class CatalogueService:
         scored.sort(key=lambda item: (-item[0], item[1]))
         out = []
         for score, key, shared, content in scored[:limit]:
-            out.append((self.records[key], round(score, 3), self._reason(shared, content)))
+            reason = self._reason(shared, content)
+            area = self.area_reason(record.row.site_id, self.records[key].row.site_id)
+            out.append((self.records[key], round(score, 3), f"{reason}; {area}" if area else reason))
         return out
+
+    def area_reason(self, site_id: str | None, other_site_id: str | None) -> str:
+        """'similar area (…)' when both sites' characteristics are known and alike, else ''."""
+        mine, theirs = self.areas.get(site_id or ""), self.areas.get(other_site_id or "")
+        if not (mine and theirs):
+            return ""
+        _, reasons = similarity(mine, theirs)
+        return f"similar area ({'; '.join(reasons)})" if reasons else ""
 
     def _reason(self, shared: dict[str, set[str]], content: float) -> str:
         parts = []

@@ -79,7 +79,9 @@ def test_the_choice_is_timed_kept_and_made_again_when_the_machine_changes(encode
     chosen = recorded["measured"][first.backend]
     assert chosen["min_cosine"] >= 0.99
     assert first.backend == "fp32" or chosen["speedup"] >= 1.1
-    assert all(chosen["speedup"] >= m["speedup"] for n, m in recorded["measured"].items() if m["min_cosine"] >= 0.99)
+    assert all(
+        chosen["speedup"] >= m["speedup"] for n, m in recorded["measured"].items() if m["min_cosine"] >= 0.99
+    )
 
     recorded["backend"], recorded["reason"] = "onnx", "a note left by an earlier start"
     (encoder_dir / "encoder-choice.json").write_text(json.dumps(recorded))

@@ -37,6 +37,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/interventions/{intervention_id}"): READER,
     ("GET", "/api/sites"): READER,
     ("GET", "/api/sites/{site_id}"): READER,
+    ("GET", "/api/sites/{site_id}/similar"): READER,
+    ("GET", "/api/answer"): READER,
     # the site's reading pages
     ("GET", "/"): READER,
     ("GET", "/search"): READER,
@@ -98,6 +100,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/curate/analytics"): CURATOR,
     ("GET", "/curate/tasks"): CURATOR,
     ("POST", "/curate/tasks"): CURATOR,
+    ("POST", "/curate/sites/{site_id}/characteristics"): CURATOR,
     ("POST", "/curate/tasks/{task_id}/done"): CURATOR,
     # export
     ("GET", "/admin/export"): ADMIN,

@@ -137,8 +137,10 @@ def test_sort_records_is_stable_and_reversible():
 def test_search_shows_interventions_before_passages(site):
     page = site.get("/search", params={"q": "discharge team"}).text
     interventions, passages = page.index("Matching interventions"), page.index('class="results"')
-    first_intervention = page.index('href="/interventions/')
-    assert interventions < first_intervention < passages
+    first_intervention = page.index(
+        'href="/interventions/', interventions
+    )  # the evidence summary links above
+    assert page.index('id="answer-heading"') < interventions < first_intervention < passages
     assert "discharge team</mark>" in page and 'class="breadcrumb"' in page
     assert "<legend>Intervention type</legend>" in page and 'href="/search?q=discharge+team&amp;' in page
     assert "Did you mean" not in page
@@ -156,7 +158,8 @@ def test_a_search_facet_narrows_the_interventions_and_can_be_removed(site):
     href, count = link.group(1).replace("&amp;", "&"), int(link.group(3))
     narrowed = site.get(href).text
     assert "Remove" in narrowed and "Clear all filters" in narrowed
-    shown = len(re.findall(r'<li class="intervention-result', narrowed)) or narrowed.count(
+    listed = narrowed.split('id="interventions-heading"')[1]  # after the evidence summary, which links too
+    shown = len(re.findall(r'<li class="intervention-result', listed)) or listed.count(
         'href="/interventions/'
     )
     assert 1 <= shown <= count
@@ -226,7 +229,9 @@ def test_sorting_by_date_added(site):
         start = datetime(2016, 1, 1, tzinfo=UTC)
         for days, row in zip((10, 0, 20), rows, strict=True):
             row.created_at = start + timedelta(days=days)
-            row.updated_at = start + timedelta(days=30 - days)  # edited later in the opposite order: not "added"
+            row.updated_at = start + timedelta(
+                days=30 - days
+            )  # edited later in the opposite order: not "added"
             session.add(row)
         session.commit()
         newest_first = [rows[2].id, rows[0].id, rows[1].id]

@@ -69,6 +69,16 @@ def fill(app, tmp_path: Path, seeds: Path) -> None:  # noqa: ANN001
         )
         session.add(intervention)
         session.flush()
+        session.add(  # the small seeds hold no site profile: a curator's value stands in
+            models.SiteCharacteristic(
+                site_id="kent",
+                name="population",
+                value="1500000",
+                number=1.5e6,
+                provenance="curator",
+                edited_by=curator.id,
+            )
+        )
         session.add(
             models.InterventionRevision(
                 intervention_id=intervention.id,

@@ -32,7 +32,9 @@ from web.routes import (
 )
 from web.routes import (
     analytics,
+    answer,
     api,
+    areas,
     catalogue,
     catalogue_pages,
     community,
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware)
     for module in (
         api,
+        answer,
+        areas,
         catalogue,
         pages,
         catalogue_pages,

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import PASSWORD, REPO, write
 from tests.test_catalogue import CURATED, ISLINGTON, KENT
+from tests.test_site_profiles import NORTHUMBERLAND, SALFORD, SOMERSET
 
 if TYPE_CHECKING:  # imported lazily below: without playwright the suite is skipped, not broken
     from playwright.sync_api import Browser, Page
@@ -193,13 +194,16 @@ def sign_in(page: Page, server: Server, role: str) -> None:
 
 @pytest.fixture(scope="session")
 def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A kb server over KENT, ISLINGTON, CURATED, SUNDERLAND and corpus/cases (hashing embedder)."""
+    """A kb server over KENT, ISLINGTON, CURATED, SUNDERLAND, three site profiles and corpus/cases (hashing
+    embedder)."""
     root = tmp_path_factory.mktemp("browser")
     docs = root / "docs"
     write(docs / "kent.txt", KENT)
     write(docs / "islington.txt", ISLINGTON)
     write(docs / "kent-idt.md", CURATED)
     write(docs / "sunderland-recovery-at-home.txt", SUNDERLAND)
+    for name, profile in (("northumberland", NORTHUMBERLAND), ("somerset", SOMERSET), ("salford", SALFORD)):
+        write(docs / f"{name}-profile.txt", profile)  # site profiles: areas like mine
     data_dir = root / "data"
     ingest_into(data_dir, [docs, REPO / "corpus" / "cases"])
     users = make_accounts(data_dir)

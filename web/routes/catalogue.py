@@ -48,10 +48,13 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def filters_from(request: Request) -> Filters:
-    """Filters from the query string: every taxonomy dimension and evidence_level (repeatable or comma-separated)."""
+    """Filters from the query string: every taxonomy dimension, evidence_level and area (repeatable or
+    comma-separated)."""
     params = request.query_params
     values = {
-        name: _split(params.getlist(name)) for name in (*DIMENSIONS, "evidence_level") if params.getlist(name)
+        name: _split(params.getlist(name))
+        for name in (*DIMENSIONS, "evidence_level", "area")
+        if params.getlist(name)
     }
     has_results = params.get("has_results")
     if has_results not in (None, "", "true", "false", "1", "0", "yes", "no"):
@@ -271,4 +274,19 @@ def site(session: SessionDep, catalogue: CatalogueDep, site_id: Annotated[str, P
     if found is None:
         raise NotFound(f"No site with id {site_id!r}.")
     records, _, _ = catalogue.query(filters=Filters(site=site_id), limit=500)
-    return _site_public(found, records) | {"interventions": [public(r, full=False) for r in records]}
+    return _site_public(found, records) | {
+        "characteristics": {
+            name: {
+                "value": c.value,
+                "as_written": c.as_written,
+                "quote": c.quote,
+                "confidence": c.confidence,
+                "provenance": c.provenance,
+                "document_id": c.document_id,
+                "passage_id": c.passage_id,
+            }
+            for name, c in catalogue.areas.get(site_id, {}).items()
+        },
+        "similar_url": f"/api/sites/{site_id}/similar",
+        "interventions": [public(r, full=False) for r in records],
+    }

@@ -17,6 +17,8 @@ from kb.taxonomy import Taxonomy
 from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
 from web.deps import SessionDep
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
+from web.evidence_svg import draw
+from web.routes.areas import area_context
 from web.routes.catalogue import CatalogueDep
 from web.routes.community import community_context
 from web.routes.pages import render
@@ -304,6 +306,11 @@ def evidence_map_page(
             "row_label": ROW_DIMENSIONS[rows],
             "row_choices": ROW_DIMENSIONS,
             "levels": taxonomy.dimensions["evidence_level"],
+            "picture": draw(
+                grid,
+                level_labels={t.id: t.label for t in taxonomy.dimensions["evidence_level"]},
+                row_label=ROW_DIMENSIONS[rows],
+            ),
         },
     )
 
@@ -341,5 +348,6 @@ def site_page(
         | {
             "evidence": {r.row.id: evidence(taxonomy, r) for r in records},
             "documents": source_documents(records, document_titles(session, records)),
-        },
+        }
+        | area_context(session, catalogue, site_id),
     )

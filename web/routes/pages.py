@@ -18,11 +18,13 @@ from kb import repo
 from kb.errors import InvalidInput
 from kb.models import SearchResponse
 from kb.taxonomy import Taxonomy
+from search.areas import AREA_LABELS
 from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records
 from search.service import SearchService
 from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
+from web.routes.answer import answer_for
 from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +46,7 @@ LEGENDS = {
     "enabler": "Enabler",
     "outcome_measure": "Outcome measure",
     "evidence_level": "Evidence level",
+    "area": "Area",
 }
 HOME_BROWSE = ("care_model", "intervention_type", "population", "outcome_measure")
 SORT_COLUMNS = {
@@ -84,6 +87,8 @@ def url(path: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def filter_label(taxonomy: Taxonomy, name: str, value: str) -> str:
+    if name == "area":
+        return AREA_LABELS.get(value, value)
     if name in LEGENDS:
         terms = {t.id: t.label for t in taxonomy.dimensions.get(name, ())}
         label = terms.get(value, value)
@@ -98,7 +103,7 @@ def facet_groups(
 ) -> list[dict]:
     """Each dimension's values with their counts and the URL that adds (or, when chosen, removes) that filter."""
     groups = []
-    for dimension in (*DIMENSIONS, "evidence_level"):
+    for dimension in (*DIMENSIONS, "evidence_level", "area"):
         values = []
         for facet in facets.get(dimension, []):
             pair = (dimension, facet["id"])
@@ -342,6 +347,7 @@ def search_page(
         "facet_groups": [],
         "suggestion": None,
         "broader": [],
+        "answer": None,
     }
     if q.strip():
         try:
@@ -354,7 +360,8 @@ def search_page(
         context |= search_extras(
             request, search=search, catalogue=catalogue, session=session, response=response, sort=sort
         )
-        if page == 1:  # later pages of the same search are not new questions
+        if page == 1:  # the summary and the query log belong to the question, not to later pages
+            context["answer"] = answer_for(request, session, catalogue, response.query)
             record_query(
                 request.app.state.engine,
                 query=response.query,
