@@ -82,6 +82,8 @@ class Vocabulary:
     acronyms: Mapping[str, tuple[str, ...]]
     synonyms: tuple[tuple[str, ...], ...]
     sites: tuple[Site, ...]
+    # Where an entry came from, for the entries that say so: "acronym DToC" or "synonyms[3]" -> its source.
+    sources: Mapping[str, str] = field(default_factory=dict)
     _phrase_index: Mapping[Key, tuple[_Entry, ...]] = field(repr=False, compare=False, default_factory=dict)
     _site_index: Mapping[Key, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
 
@@ -218,6 +220,59 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value)
 
 
+def _with_source(value: Any, list_field: str, where: str) -> tuple[Any, str | None]:
+    """An entry is a bare list, or a mapping of the list (under `list_field`) and the `source` it came from.
+
+    Raises ValueError for a mapping with other keys or without a non-empty source: an entry that claims a
+    source must name it.
+    """
+    if not isinstance(value, dict):
+        return value, None
+    unknown = set(value) - {list_field, "source"}
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    source = value.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"{where}: 'source' must say where the entry comes from")
+    return value.get(list_field), source.strip()
+
+
+def _merge_lay_terms(
+    raw: Any, synonyms: list[tuple[str, ...]], sources: dict[str, str], path: Path
+) -> list[tuple[str, ...]]:
+    """Add each lay_terms entry's everyday phrases to the synonym group holding its term (or a new group).
+
+    An entry is {term: "care home", lay: [...], source: "..."}: the words people use for a service, kept apart from
+    the groups so that each addition says where it comes from (Vocabulary.sources["lay care home"]). Raises
+    ValueError for a malformed entry or one without a source.
+    """
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: 'lay_terms' must be a list of {{term, lay, source}} entries")
+    merged = list(synonyms)
+    for number, item in enumerate(raw, start=1):
+        where = f"{path}: lay_terms #{number}"
+        if not isinstance(item, dict) or not isinstance(item.get("term"), str) or not item["term"].strip():
+            raise ValueError(f"{where}: expected a mapping with a non-empty 'term'")
+        term = item["term"].strip()
+        lay, source = _with_source({k: v for k, v in item.items() if k != "term"}, "lay", f"{where} ({term})")
+        if source is None:
+            raise ValueError(f"{where} ({term}): 'source' must say where the entry comes from")
+        phrases = _strings(lay, f"{where} ({term}) lay")
+        if not phrases:
+            raise ValueError(f"{where} ({term}): 'lay' must be a list of non-empty strings")
+        if f"lay {term}" in sources:
+            raise ValueError(f"{where}: a second entry for {term!r}; merge them")
+        sources[f"lay {term}"] = source
+        term_key = phrase_key(term)
+        for index, group in enumerate(merged):
+            if term_key in {phrase_key(phrase) for phrase in group}:
+                merged[index] = (*group, *phrases)
+                break
+        else:
+            merged.append((term, *phrases))
+    return merged
+
+
 def _parse_sites(raw: Any, path: Path) -> tuple[Site, ...]:
     if not isinstance(raw, list):
         raise ValueError(f"{path}: 'sites' must be a list")
@@ -339,7 +394,11 @@ def _build_indexes(
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Load and validate the vocabulary YAML (default: corpus/vocabulary.yaml in the repo).
 
-    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids,
+    An acronym maps to its expansions, or to {expansions: [...], source: "..."}; a synonym group is a list of
+    phrases, or {phrases: [...], source: "..."}; a lay_terms entry {term, lay, source} adds everyday phrases to
+    the group holding its term. Sources are kept in Vocabulary.sources.
+    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids, a source-bearing entry
+    without a source,
     an acronym without expansions, a synonym group of fewer than two phrases, a site
     missing a required field or with an unknown type, or any phrase the matcher could not
     use (see _unusable_phrases); the message names every such entry.
@@ -352,15 +411,19 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping with acronyms, synonyms and sites")
+        raise ValueError(f"{path}: expected a mapping with acronyms, synonyms, lay_terms and sites")
 
     raw_acronyms = raw.get("acronyms") or {}
     if not isinstance(raw_acronyms, dict):
         raise ValueError(f"{path}: 'acronyms' must be a mapping of acronym -> list of expansions")
     acronyms: dict[str, tuple[str, ...]] = {}
-    for acronym, expansions in raw_acronyms.items():
+    sources: dict[str, str] = {}
+    for acronym, value in raw_acronyms.items():
         if not isinstance(acronym, str) or not acronym.strip():
             raise ValueError(f"{path}: acronym {acronym!r} must be a non-empty string (quote it)")
+        expansions, source = _with_source(value, "expansions", f"{path}: acronym {acronym!r}")
+        if source:
+            sources[f"acronym {acronym}"] = source
         if not expansions:
             raise ValueError(f"{path}: acronym {acronym!r} has no expansion")
         acronyms[acronym] = _strings(expansions, f"{path}: acronym {acronym!r}")
@@ -369,12 +432,16 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     if not isinstance(raw_synonyms, list):
         raise ValueError(f"{path}: 'synonyms' must be a list of phrase lists")
     synonyms: list[tuple[str, ...]] = []
-    for number, group in enumerate(raw_synonyms, start=1):
+    for number, value in enumerate(raw_synonyms, start=1):
+        group, source = _with_source(value, "phrases", f"{path}: synonym group #{number}")
+        if source:
+            sources[f"synonyms[{number - 1}]"] = source
         phrases = _strings(group, f"{path}: synonym group #{number}")
         if len(phrases) < 2:
             raise ValueError(f"{path}: synonym group #{number} needs at least two phrases")
         synonyms.append(phrases)
 
+    synonyms = _merge_lay_terms(raw.get("lay_terms") or [], synonyms, sources, path)
     sites = _parse_sites(raw.get("sites") or [], path)
     problems = _unusable_phrases(acronyms, tuple(synonyms), sites)
     if problems:
@@ -383,7 +450,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
             + "\n  ".join(problems)
         )
     phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
-    return Vocabulary(acronyms, tuple(synonyms), sites, phrase_index, site_index)
+    return Vocabulary(acronyms, tuple(synonyms), sites, sources, phrase_index, site_index)
 
 
 ORGANISATION_WORDS = frozenset(
