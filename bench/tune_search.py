@@ -72,6 +72,10 @@ class CachedEmbedder:
                 self.cache[text] = vector
         return np.stack([self.cache[t] for t in texts])
 
+    def encode_query(self, text: str) -> np.ndarray:
+        # The service encodes queries through this (the Embedder protocol's query path); same cache.
+        return self.encode([text])[0]
+
 
 def per_query(service, queries: Iterable[dict]) -> dict[str, dict]:  # noqa: ANN001
     return {
