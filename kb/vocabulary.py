@@ -50,7 +50,7 @@ _WHITESPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
 
 Key = tuple[str, ...]
-EntryKind = Literal["acronym", "expansion", "synonym", "site"]
+EntryKind = Literal["acronym", "expansion", "synonym", "lay", "site"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ class Vocabulary:
     acronyms: Mapping[str, tuple[str, ...]]
     synonyms: tuple[tuple[str, ...], ...]
     sites: tuple[Site, ...]
-    # Where an entry came from, for the entries that say so: "acronym DToC" or "synonyms[3]" -> its source.
+    # Everyday phrases for a professional term ("care home" -> "old people's home"), matched one way only.
+    lay_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where an entry came from, for the entries that say so: "acronym DToC", "synonyms[3]" or "lay care home".
     sources: Mapping[str, str] = field(default_factory=dict)
     _phrase_index: Mapping[Key, tuple[_Entry, ...]] = field(repr=False, compare=False, default_factory=dict)
     _site_index: Mapping[Key, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
@@ -237,18 +239,12 @@ def _with_source(value: Any, list_field: str, where: str) -> tuple[Any, str | No
     return value.get(list_field), source.strip()
 
 
-def _merge_lay_terms(
-    raw: Any, synonyms: list[tuple[str, ...]], sources: dict[str, str], path: Path
-) -> list[tuple[str, ...]]:
-    """Add each lay_terms entry's everyday phrases to the synonym group holding its term (or a new group).
-
-    An entry is {term: "care home", lay: [...], source: "..."}: the words people use for a service, kept apart from
-    the groups so that each addition says where it comes from (Vocabulary.sources["lay care home"]). Raises
-    ValueError for a malformed entry or one without a source.
-    """
+def _parse_lay_terms(raw: Any, sources: dict[str, str], path: Path) -> dict[str, tuple[str, ...]]:
+    """Read the lay_terms entries: {term: "care home", lay: [...], source: "..."}, the words people use for a
+    service. Raises ValueError for a malformed entry, one without a source, or a term listed twice."""
     if not isinstance(raw, list):
         raise ValueError(f"{path}: 'lay_terms' must be a list of {{term, lay, source}} entries")
-    merged = list(synonyms)
+    lay_terms: dict[str, tuple[str, ...]] = {}
     for number, item in enumerate(raw, start=1):
         where = f"{path}: lay_terms #{number}"
         if not isinstance(item, dict) or not isinstance(item.get("term"), str) or not item["term"].strip():
@@ -260,17 +256,11 @@ def _merge_lay_terms(
         phrases = _strings(lay, f"{where} ({term}) lay")
         if not phrases:
             raise ValueError(f"{where} ({term}): 'lay' must be a list of non-empty strings")
-        if f"lay {term}" in sources:
+        if term in lay_terms:
             raise ValueError(f"{where}: a second entry for {term!r}; merge them")
         sources[f"lay {term}"] = source
-        term_key = phrase_key(term)
-        for index, group in enumerate(merged):
-            if term_key in {phrase_key(phrase) for phrase in group}:
-                merged[index] = (*group, *phrases)
-                break
-        else:
-            merged.append((term, *phrases))
-    return merged
+        lay_terms[term] = phrases
+    return lay_terms
 
 
 def _parse_sites(raw: Any, path: Path) -> tuple[Site, ...]:
@@ -304,13 +294,15 @@ def _unusable_phrases(
     acronyms: Mapping[str, tuple[str, ...]],
     synonyms: tuple[tuple[str, ...], ...],
     sites: tuple[Site, ...],
+    lay_terms: Mapping[str, tuple[str, ...]],
 ) -> list[str]:
     """Every entry the matcher could not use, each named with where it is and why.
 
     Unusable: no letters or digits (nothing to match), more than MAX_PHRASE_TOKENS words (never matched), the
     same phrase twice in one list once case, hyphens, accents and plurals are folded ("pooled budgets" beside
     "pooled budget": the second adds nothing), two acronyms that fold alike ("DToC", "DTOC"), or one phrase in
-    two synonym groups (it would join two concepts without anyone deciding so).
+    two synonym groups (it would join two concepts without anyone deciding so), or a lay phrase that is also in a
+    synonym group or given for two terms.
     """
     problems: list[str] = []
 
@@ -351,6 +343,18 @@ def _unusable_phrases(
                     f"synonym group #{number}: {phrase!r} is also in synonym group #{other}; "
                     "a phrase may belong to one group"
                 )
+    lay_of: dict[Key, str] = {}
+    for term, phrases in lay_terms.items():
+        check_list(f"lay term {term!r}", (term, *phrases))
+        for phrase in phrases:
+            key = phrase_key(phrase)
+            if key in group_of:
+                problems.append(
+                    f"lay term {term!r}: {phrase!r} is in synonym group #{group_of[key]}; add {term!r} there instead"
+                )
+            other_term = lay_of.setdefault(key, term)
+            if key and other_term != term:
+                problems.append(f"lay term {term!r}: {phrase!r} is also given for {other_term!r}")
     for site in sites:
         check_list(f"site {site.id!r}", (site.name, *site.aliases))
     return problems
@@ -360,6 +364,7 @@ def _build_indexes(
     acronyms: Mapping[str, tuple[str, ...]],
     synonyms: tuple[tuple[str, ...], ...],
     sites: tuple[Site, ...],
+    lay_terms: Mapping[str, tuple[str, ...]],
 ) -> tuple[dict[Key, tuple[_Entry, ...]], dict[Key, tuple[str, ...]]]:
     phrase_index: dict[Key, list[_Entry]] = {}
     site_index: dict[Key, list[str]] = {}
@@ -377,6 +382,15 @@ def _build_indexes(
         for phrase in group:
             others = tuple(other for other in group if other != phrase)
             add(phrase, _Entry("synonym", f"synonyms[{number}]", others, SYNONYM_WEIGHT))
+    # One way only: a lay phrase gives its term and the term's synonym group, but the term does not give back
+    # the lay phrases. Reports are written in the professional words, so "care home" searching for "old people's
+    # home" would only add noise; the lay phrase is there for the reader who does not know the term.
+    for term, lay in lay_terms.items():
+        term_key = phrase_key(term)
+        group = next((g for g in synonyms if term_key in {phrase_key(p) for p in g}), (term,))
+        targets = (term, *(phrase for phrase in group if phrase_key(phrase) != term_key))
+        for phrase in lay:
+            add(phrase, _Entry("lay", term, targets, SYNONYM_WEIGHT))
     for site in sites:
         names = (site.name, *site.aliases)
         for phrase in names:
@@ -395,8 +409,8 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Load and validate the vocabulary YAML (default: corpus/vocabulary.yaml in the repo).
 
     An acronym maps to its expansions, or to {expansions: [...], source: "..."}; a synonym group is a list of
-    phrases, or {phrases: [...], source: "..."}; a lay_terms entry {term, lay, source} adds everyday phrases to
-    the group holding its term. Sources are kept in Vocabulary.sources.
+    phrases, or {phrases: [...], source: "..."}; a lay_terms entry {term, lay, source} lists everyday phrases
+    that expand to the term and its synonym group (one way). Sources are kept in Vocabulary.sources.
     Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids, a source-bearing entry
     without a source,
     an acronym without expansions, a synonym group of fewer than two phrases, a site
@@ -441,16 +455,16 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
             raise ValueError(f"{path}: synonym group #{number} needs at least two phrases")
         synonyms.append(phrases)
 
-    synonyms = _merge_lay_terms(raw.get("lay_terms") or [], synonyms, sources, path)
+    lay_terms = _parse_lay_terms(raw.get("lay_terms") or [], sources, path)
     sites = _parse_sites(raw.get("sites") or [], path)
-    problems = _unusable_phrases(acronyms, tuple(synonyms), sites)
+    problems = _unusable_phrases(acronyms, tuple(synonyms), sites, lay_terms)
     if problems:
         raise ValueError(
             f"{path}: {len(problems)} unusable entr{'y' if len(problems) == 1 else 'ies'}:\n  "
             + "\n  ".join(problems)
         )
-    phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
-    return Vocabulary(acronyms, tuple(synonyms), sites, sources, phrase_index, site_index)
+    phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites, lay_terms)
+    return Vocabulary(acronyms, tuple(synonyms), sites, lay_terms, sources, phrase_index, site_index)
 
 
 ORGANISATION_WORDS = frozenset(
