@@ -411,11 +411,10 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     An acronym maps to its expansions, or to {expansions: [...], source: "..."}; a synonym group is a list of
     phrases, or {phrases: [...], source: "..."}; a lay_terms entry {term, lay, source} lists everyday phrases
     that expand to the term and its synonym group (one way). Sources are kept in Vocabulary.sources.
-    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids, a source-bearing entry
-    without a source,
-    an acronym without expansions, a synonym group of fewer than two phrases, a site
-    missing a required field or with an unknown type, or any phrase the matcher could not
-    use (see _unusable_phrases); the message names every such entry.
+    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids, an entry in the mapping
+    form without a source, an acronym without expansions, a synonym group of fewer than two phrases, a site
+    missing a required field or with an unknown type, or any phrase the matcher could not use (see
+    _unusable_phrases); the message names every such entry.
     """
     path = path or DEFAULT_VOCABULARY_PATH
     try:
