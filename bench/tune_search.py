@@ -6,6 +6,7 @@ KB_DATA_DIR=/tmp/kbseed python bench/tune_search.py              # the service a
 KB_DATA_DIR=/tmp/kbseed python bench/tune_search.py --cv         # grid search: in-sample and held-out scores
 KB_DATA_DIR=/tmp/kbseed python bench/tune_search.py --cv --tune LEXICAL_WEIGHT NEIGHBOUR_WEIGHT  # fewer settings
 KB_DATA_DIR=/tmp/kbseed python bench/tune_search.py --calibrate  # the dense cut-off, per fold
+KB_DATA_DIR=/tmp/kbseed python bench/tune_search.py --cv --vocabulary /tmp/other.yaml  # another vocabulary file
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlmodel import Session  # noqa: E402
 import search.service as service_module  # noqa: E402
 from kb import repo  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
+from kb.vocabulary import load_vocabulary  # noqa: E402
 from search.lexical import tokenize  # noqa: E402
 from web.flows import build_search_service, open_engine  # noqa: E402
 
@@ -69,6 +71,10 @@ class CachedEmbedder:
             for text, vector in zip(missing, self.embedder.encode(missing, **kwargs), strict=True):
                 self.cache[text] = vector
         return np.stack([self.cache[t] for t in texts])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        # The service encodes queries through this (the Embedder protocol's query path); same cache.
+        return self.encode([text])[0]
 
 
 def per_query(service, queries: Iterable[dict]) -> dict[str, dict]:  # noqa: ANN001
@@ -126,15 +132,19 @@ def cross_validate(service, queries: list[dict], names: list[str]) -> None:  # n
     print(f"best in-sample  {dict(best_in_sample)}: nDCG@10 {mean_ndcg(table[best_in_sample], all_ids):.3f}")
     print(f"{'fold':<6}{'tuned on the other four':<96}tuning  held-out")
     held_out = []
+    held_out_scores: dict[str, dict] = {}
     for number, fold in enumerate(folds_of(queries), start=1):
         test_ids = [q["id"] for q in fold]
         train_ids = [i for i in all_ids if i not in test_ids]
         chosen = max(table, key=lambda key: mean_ndcg(table[key], train_ids))
         score = mean_ndcg(table[chosen], test_ids)
         held_out.append((score, len(test_ids)))
+        held_out_scores.update({i: table[chosen][i] for i in test_ids})
         print(f"{number:<6}{str(dict(chosen)):<96}{mean_ndcg(table[chosen], train_ids):.3f}   {score:.3f}")
     mean = sum(s for s, _ in held_out) / len(held_out)
     print(f"5-fold cross-validated nDCG@10 (mean of held-out folds): {mean:.3f}")
+    # Each query scored with the setting chosen on the four folds it is not in.
+    print(f"held-out, by style: {style_table(queries, held_out_scores)}")
     fixed = [mean_ndcg(table[tuple(current.items())], [q["id"] for q in fold]) for fold in folds_of(queries)]
     print(
         f"current setting, same folds: {sum(fixed) / len(fixed):.3f} (no tuning: what it would score unseen)"
@@ -199,12 +209,17 @@ def main() -> int:
     parser.add_argument("--cv", action="store_true", help="grid search with 5-fold cross-validation")
     parser.add_argument("--calibrate", action="store_true", help="calibrate the dense match cut-off")
     parser.add_argument(
+        "--vocabulary", type=Path, help="expand queries with this vocabulary file instead of corpus/vocabulary.yaml"
+    )
+    parser.add_argument(
         "--tune", nargs="+", choices=list(GRID), default=list(GRID), help="the settings --cv searches over"
     )
     args = parser.parse_args()
     settings = get_settings()
     service = build_search_service(settings, open_engine(settings))
     service.embedder = CachedEmbedder(service.embedder)
+    if args.vocabulary:
+        service.vocabulary = load_vocabulary(args.vocabulary)
     service.refresh()
     queries = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
     if args.calibrate:

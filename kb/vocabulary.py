@@ -50,7 +50,7 @@ _WHITESPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
 
 Key = tuple[str, ...]
-EntryKind = Literal["acronym", "expansion", "synonym", "site"]
+EntryKind = Literal["acronym", "expansion", "synonym", "lay", "site"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,10 @@ class Vocabulary:
     acronyms: Mapping[str, tuple[str, ...]]
     synonyms: tuple[tuple[str, ...], ...]
     sites: tuple[Site, ...]
+    # Everyday phrases for a professional term ("care home" -> "old people's home"), matched one way only.
+    lay_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where an entry came from, for the entries that say so: "acronym DToC", "synonyms[3]" or "lay care home".
+    sources: Mapping[str, str] = field(default_factory=dict)
     _phrase_index: Mapping[Key, tuple[_Entry, ...]] = field(repr=False, compare=False, default_factory=dict)
     _site_index: Mapping[Key, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
 
@@ -218,6 +222,47 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value)
 
 
+def _with_source(value: Any, list_field: str, where: str) -> tuple[Any, str | None]:
+    """An entry is a bare list, or a mapping of the list (under `list_field`) and the `source` it came from.
+
+    Raises ValueError for a mapping with other keys or without a non-empty source: an entry that claims a
+    source must name it.
+    """
+    if not isinstance(value, dict):
+        return value, None
+    unknown = set(value) - {list_field, "source"}
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    source = value.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"{where}: 'source' must say where the entry comes from")
+    return value.get(list_field), source.strip()
+
+
+def _parse_lay_terms(raw: Any, sources: dict[str, str], path: Path) -> dict[str, tuple[str, ...]]:
+    """Read the lay_terms entries: {term: "care home", lay: [...], source: "..."}, the words people use for a
+    service. Raises ValueError for a malformed entry, one without a source, or a term listed twice."""
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: 'lay_terms' must be a list of {{term, lay, source}} entries")
+    lay_terms: dict[str, tuple[str, ...]] = {}
+    for number, item in enumerate(raw, start=1):
+        where = f"{path}: lay_terms #{number}"
+        if not isinstance(item, dict) or not isinstance(item.get("term"), str) or not item["term"].strip():
+            raise ValueError(f"{where}: expected a mapping with a non-empty 'term'")
+        term = item["term"].strip()
+        lay, source = _with_source({k: v for k, v in item.items() if k != "term"}, "lay", f"{where} ({term})")
+        if source is None:
+            raise ValueError(f"{where} ({term}): 'source' must say where the entry comes from")
+        phrases = _strings(lay, f"{where} ({term}) lay")
+        if not phrases:
+            raise ValueError(f"{where} ({term}): 'lay' must be a list of non-empty strings")
+        if term in lay_terms:
+            raise ValueError(f"{where}: a second entry for {term!r}; merge them")
+        sources[f"lay {term}"] = source
+        lay_terms[term] = phrases
+    return lay_terms
+
+
 def _parse_sites(raw: Any, path: Path) -> tuple[Site, ...]:
     if not isinstance(raw, list):
         raise ValueError(f"{path}: 'sites' must be a list")
@@ -249,13 +294,15 @@ def _unusable_phrases(
     acronyms: Mapping[str, tuple[str, ...]],
     synonyms: tuple[tuple[str, ...], ...],
     sites: tuple[Site, ...],
+    lay_terms: Mapping[str, tuple[str, ...]],
 ) -> list[str]:
     """Every entry the matcher could not use, each named with where it is and why.
 
     Unusable: no letters or digits (nothing to match), more than MAX_PHRASE_TOKENS words (never matched), the
     same phrase twice in one list once case, hyphens, accents and plurals are folded ("pooled budgets" beside
     "pooled budget": the second adds nothing), two acronyms that fold alike ("DToC", "DTOC"), or one phrase in
-    two synonym groups (it would join two concepts without anyone deciding so).
+    two synonym groups (it would join two concepts without anyone deciding so), or a lay phrase that is also in a
+    synonym group or given for two terms.
     """
     problems: list[str] = []
 
@@ -296,6 +343,18 @@ def _unusable_phrases(
                     f"synonym group #{number}: {phrase!r} is also in synonym group #{other}; "
                     "a phrase may belong to one group"
                 )
+    lay_of: dict[Key, str] = {}
+    for term, phrases in lay_terms.items():
+        check_list(f"lay term {term!r}", (term, *phrases))
+        for phrase in phrases:
+            key = phrase_key(phrase)
+            if key in group_of:
+                problems.append(
+                    f"lay term {term!r}: {phrase!r} is in synonym group #{group_of[key]}; add {term!r} there instead"
+                )
+            other_term = lay_of.setdefault(key, term)
+            if key and other_term != term:
+                problems.append(f"lay term {term!r}: {phrase!r} is also given for {other_term!r}")
     for site in sites:
         check_list(f"site {site.id!r}", (site.name, *site.aliases))
     return problems
@@ -305,6 +364,7 @@ def _build_indexes(
     acronyms: Mapping[str, tuple[str, ...]],
     synonyms: tuple[tuple[str, ...], ...],
     sites: tuple[Site, ...],
+    lay_terms: Mapping[str, tuple[str, ...]],
 ) -> tuple[dict[Key, tuple[_Entry, ...]], dict[Key, tuple[str, ...]]]:
     phrase_index: dict[Key, list[_Entry]] = {}
     site_index: dict[Key, list[str]] = {}
@@ -322,6 +382,15 @@ def _build_indexes(
         for phrase in group:
             others = tuple(other for other in group if other != phrase)
             add(phrase, _Entry("synonym", f"synonyms[{number}]", others, SYNONYM_WEIGHT))
+    # One way only: a lay phrase gives its term and the term's synonym group, but the term does not give back
+    # the lay phrases. Reports are written in the professional words, so "care home" searching for "old people's
+    # home" would only add noise; the lay phrase is there for the reader who does not know the term.
+    for term, lay in lay_terms.items():
+        term_key = phrase_key(term)
+        group = next((g for g in synonyms if term_key in {phrase_key(p) for p in g}), (term,))
+        targets = (term, *(phrase for phrase in group if phrase_key(phrase) != term_key))
+        for phrase in lay:
+            add(phrase, _Entry("lay", term, targets, SYNONYM_WEIGHT))
     for site in sites:
         names = (site.name, *site.aliases)
         for phrase in names:
@@ -339,10 +408,13 @@ def _build_indexes(
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Load and validate the vocabulary YAML (default: corpus/vocabulary.yaml in the repo).
 
-    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids,
-    an acronym without expansions, a synonym group of fewer than two phrases, a site
-    missing a required field or with an unknown type, or any phrase the matcher could not
-    use (see _unusable_phrases); the message names every such entry.
+    An acronym maps to its expansions, or to {expansions: [...], source: "..."}; a synonym group is a list of
+    phrases, or {phrases: [...], source: "..."}; a lay_terms entry {term, lay, source} lists everyday phrases
+    that expand to the term and its synonym group (one way). Sources are kept in Vocabulary.sources.
+    Raises ValueError on a malformed file: unreadable YAML, duplicate keys or site ids, an entry in the mapping
+    form without a source, an acronym without expansions, a synonym group of fewer than two phrases, a site
+    missing a required field or with an unknown type, or any phrase the matcher could not use (see
+    _unusable_phrases); the message names every such entry.
     """
     path = path or DEFAULT_VOCABULARY_PATH
     try:
@@ -352,15 +424,19 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping with acronyms, synonyms and sites")
+        raise ValueError(f"{path}: expected a mapping with acronyms, synonyms, lay_terms and sites")
 
     raw_acronyms = raw.get("acronyms") or {}
     if not isinstance(raw_acronyms, dict):
         raise ValueError(f"{path}: 'acronyms' must be a mapping of acronym -> list of expansions")
     acronyms: dict[str, tuple[str, ...]] = {}
-    for acronym, expansions in raw_acronyms.items():
+    sources: dict[str, str] = {}
+    for acronym, value in raw_acronyms.items():
         if not isinstance(acronym, str) or not acronym.strip():
             raise ValueError(f"{path}: acronym {acronym!r} must be a non-empty string (quote it)")
+        expansions, source = _with_source(value, "expansions", f"{path}: acronym {acronym!r}")
+        if source:
+            sources[f"acronym {acronym}"] = source
         if not expansions:
             raise ValueError(f"{path}: acronym {acronym!r} has no expansion")
         acronyms[acronym] = _strings(expansions, f"{path}: acronym {acronym!r}")
@@ -369,21 +445,25 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     if not isinstance(raw_synonyms, list):
         raise ValueError(f"{path}: 'synonyms' must be a list of phrase lists")
     synonyms: list[tuple[str, ...]] = []
-    for number, group in enumerate(raw_synonyms, start=1):
+    for number, value in enumerate(raw_synonyms, start=1):
+        group, source = _with_source(value, "phrases", f"{path}: synonym group #{number}")
+        if source:
+            sources[f"synonyms[{number - 1}]"] = source
         phrases = _strings(group, f"{path}: synonym group #{number}")
         if len(phrases) < 2:
             raise ValueError(f"{path}: synonym group #{number} needs at least two phrases")
         synonyms.append(phrases)
 
+    lay_terms = _parse_lay_terms(raw.get("lay_terms") or [], sources, path)
     sites = _parse_sites(raw.get("sites") or [], path)
-    problems = _unusable_phrases(acronyms, tuple(synonyms), sites)
+    problems = _unusable_phrases(acronyms, tuple(synonyms), sites, lay_terms)
     if problems:
         raise ValueError(
             f"{path}: {len(problems)} unusable entr{'y' if len(problems) == 1 else 'ies'}:\n  "
             + "\n  ".join(problems)
         )
-    phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites)
-    return Vocabulary(acronyms, tuple(synonyms), sites, phrase_index, site_index)
+    phrase_index, site_index = _build_indexes(acronyms, tuple(synonyms), sites, lay_terms)
+    return Vocabulary(acronyms, tuple(synonyms), sites, lay_terms, sources, phrase_index, site_index)
 
 
 ORGANISATION_WORDS = frozenset(
