@@ -25,6 +25,7 @@ from kb.models import Document, Intervention, InterventionRevision, SiteRecord, 
 from kb.taxonomy import Taxonomy
 
 STATUSES = ("draft", "published", "rejected")
+MAX_ID = 2**31 - 1  # the largest id a table holds (PostgreSQL's integer)
 LOW_CONFIDENCE = 0.6  # a tag below this is flagged in the queue for a curator to check
 TEXT_FIELDS = (
     "title",
@@ -661,8 +662,11 @@ def search_interventions(*, session: Session, text: str, exclude: int, limit: in
         func.lower(Intervention.title).contains(text.lower()),
         func.lower(Intervention.site).contains(text.lower()),
     ]
-    if text.lstrip("#").isdigit():
-        where.append(Intervention.id == int(text.lstrip("#")))
+    number = text.lstrip("#")
+    # An id only when it could be one: int() refuses some isdigit() characters ("²"), and the database a number
+    # past its integers.
+    if number.isdecimal() and int(number) <= MAX_ID:
+        where.append(Intervention.id == int(number))
     return list(
         session.exec(
             select(Intervention)

@@ -290,6 +290,11 @@ def test_merge_search_finds_records(curator, draft):
     _, rows = draft
     page = curator.get(f"/curate/interventions/{rows[0].id}", params={"q": "team"})
     assert f"#{rows[1].id} " in page.text
+    by_id = curator.get(f"/curate/interventions/{rows[0].id}", params={"q": f"#{rows[1].id}"})
+    assert f"#{rows[1].id} " in by_id.text
+    # Numbers no id can be (past the database's integers; a digit int() refuses) find nothing, never a 500.
+    for q in ("#99999999999999999999999", "²"):
+        assert curator.get(f"/curate/interventions/{rows[0].id}", params={"q": q}).status_code == 200, q
 
 
 def test_a_member_submission_enters_the_queue(client, member, curator):

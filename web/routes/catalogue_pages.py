@@ -197,7 +197,7 @@ def compare_column(taxonomy: Taxonomy, record: Record, titles: dict[int, str]) -
 def parse_ids(raw: str) -> list[int]:
     """2 to 4 distinct intervention ids from "1,2,3"; raises InvalidInput otherwise."""
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() and 1 <= int(p) <= 2**31 - 1 for p in parts):
+    if not all(p.isdecimal() and 1 <= int(p) <= 2**31 - 1 for p in parts):  # isdigit() takes '²'
         raise InvalidInput("ids must be intervention numbers separated by commas, for example ids=1,2.")
     ids = list(dict.fromkeys(int(p) for p in parts))
     if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:

@@ -174,9 +174,9 @@ def edit_from_form(form, taxonomy: Taxonomy) -> curation.InterventionEdit:  # no
     add = [(d, str(form.get(f"add_{d}"))) for d in TAG_DIMENSIONS if form.get(f"add_{d}")]
     kinds, removed_outcomes = {}, set()
     for key, value in form.multi_items():
-        if key.startswith("outcome_kind_") and key[13:].isdigit():
+        if key.startswith("outcome_kind_") and key[13:].isdecimal():  # int() refuses some isdigit()s
             kinds[int(key[13:])] = str(value)
-        if key == "remove_outcome" and str(value).isdigit():
+        if key == "remove_outcome" and str(value).isdecimal():
             removed_outcomes.add(int(value))
     return curation.InterventionEdit(
         fields=fields, remove_tags=remove, add_tags=add, outcome_kinds=kinds, remove_outcomes=removed_outcomes
