@@ -146,6 +146,26 @@ def review_queue(
     return out, total
 
 
+@dataclass
+class DraftDocument:
+    document: Document
+    interventions: int  # how many records were found in it, of any status; none is possible
+
+
+def draft_documents(*, session: Session) -> list[DraftDocument]:
+    """Every draft document, newest first, with how many interventions were found in it: one in which none
+    was found still waits for a curator to publish it, so the queue must list documents, not only records."""
+    drafts = list(session.exec(select(Document).where(Document.status == "draft").order_by(Document.id.desc())))
+    counts = dict(
+        session.exec(
+            select(Intervention.document_id, func.count())
+            .where(Intervention.document_id.in_([d.id for d in drafts]))  # type: ignore[union-attr]
+            .group_by(Intervention.document_id)
+        ).all()
+    )
+    return [DraftDocument(document=d, interventions=counts.get(d.id, 0)) for d in drafts]
+
+
 def title_words(title: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", title.lower()) if len(w) > 2}
 

@@ -71,6 +71,7 @@ def queue_page(
         offset=(page - 1) * per_page,
     )
     shown_document = session.get(Document, document) if document is not None else None
+    listing_drafts = document is None and status in ("", "draft") and page == 1
     return render(
         request,
         "review_queue.html",
@@ -80,6 +81,7 @@ def queue_page(
             "status": status,
             "document": shown_document,
             "document_id": document,
+            "draft_documents": curation.draft_documents(session=session) if listing_drafts else [],
             "page": page,
             "pages": max(1, -(-total // per_page)),
             "statuses": curation.STATUSES,
