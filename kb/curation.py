@@ -155,7 +155,9 @@ class DraftDocument:
 def draft_documents(*, session: Session) -> list[DraftDocument]:
     """Every draft document, newest first, with how many interventions were found in it: one in which none
     was found still waits for a curator to publish it, so the queue must list documents, not only records."""
-    drafts = list(session.exec(select(Document).where(Document.status == "draft").order_by(Document.id.desc())))
+    drafts = list(
+        session.exec(select(Document).where(Document.status == "draft").order_by(Document.id.desc()))
+    )
     counts = dict(
         session.exec(
             select(Intervention.document_id, func.count())
@@ -676,7 +678,7 @@ def diff_versions(
 def search_interventions(*, session: Session, text: str, exclude: int, limit: int = 20) -> list[Intervention]:
     """Records (not rejected) whose title or site contains the text, or whose id it is: merge targets."""
     text = text.strip()
-    if not text:
+    if not text or "\x00" in text:  # no stored title holds a NUL byte, and PostgreSQL refuses one in a query
         return []
     where = [
         func.lower(Intervention.title).contains(text.lower()),

@@ -21,7 +21,7 @@ from kb.models import (
     SearchResponse,
 )
 from web.auth import CuratorDep
-from web.deps import MAX_ID, IdPath, SearchDep, SessionDep
+from web.deps import MAX_ID, NO_NUL, IdPath, SearchDep, SessionDep
 from web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -57,7 +57,8 @@ def search(
         int | None, Query(ge=1, le=MAX_ID, description="only passages of this document")
     ] = None,
     section: Annotated[
-        str | None, Query(max_length=200, description="only passages whose heading contains this")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="only passages whose heading contains this"),
     ] = None,
 ) -> SearchResponse:
     return search.search(q, limit=limit, offset=offset, document_id=document, section=section)

@@ -7,14 +7,14 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
 from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
 from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record, sort_records
-from web.deps import IdPath, SessionDep
+from web.deps import IdPath, SessionDep, SiteIdPath
 from web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
@@ -307,7 +307,7 @@ def sites(session: SessionDep, catalogue: CatalogueDep) -> dict:
 
 
 @router.get("/sites/{site_id}", responses=error_responses(404, 422))
-def site(session: SessionDep, catalogue: CatalogueDep, site_id: Annotated[str, Path(max_length=100)]) -> dict:
+def site(session: SessionDep, catalogue: CatalogueDep, site_id: SiteIdPath) -> dict:
     found = session.get(SiteRecord, site_id)
     if found is None:
         raise NotFound(f"No site with id {site_id!r}.")

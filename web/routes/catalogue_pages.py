@@ -15,7 +15,7 @@ from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
 from kb.taxonomy import Taxonomy
 from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
-from web.deps import SessionDep
+from web.deps import SessionDep, SiteIdPath
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
 from web.routes.catalogue import CatalogueDep
 from web.routes.community import community_context
@@ -327,7 +327,7 @@ def site_page(
     request: Request,
     session: SessionDep,
     catalogue: CatalogueDep,
-    site_id: Annotated[str, Path(max_length=100)],
+    site_id: SiteIdPath,
 ) -> HTMLResponse:
     site = session.get(SiteRecord, site_id)
     if site is None:
