@@ -25,6 +25,7 @@ from kb.models import Document, Intervention, InterventionRevision, SiteRecord, 
 from kb.taxonomy import Taxonomy
 
 STATUSES = ("draft", "published", "rejected")
+MAX_ID = 2**31 - 1  # the largest id a table holds (PostgreSQL's integer)
 LOW_CONFIDENCE = 0.6  # a tag below this is flagged in the queue for a curator to check
 TEXT_FIELDS = (
     "title",
@@ -143,6 +144,28 @@ def review_queue(
         for r in rows
     ]
     return out, total
+
+
+@dataclass
+class DraftDocument:
+    document: Document
+    interventions: int  # how many records were found in it, of any status; none is possible
+
+
+def draft_documents(*, session: Session) -> list[DraftDocument]:
+    """Every draft document, newest first, with how many interventions were found in it: one in which none
+    was found still waits for a curator to publish it, so the queue must list documents, not only records."""
+    drafts = list(
+        session.exec(select(Document).where(Document.status == "draft").order_by(Document.id.desc()))
+    )
+    counts = dict(
+        session.exec(
+            select(Intervention.document_id, func.count())
+            .where(Intervention.document_id.in_([d.id for d in drafts]))  # type: ignore[union-attr]
+            .group_by(Intervention.document_id)
+        ).all()
+    )
+    return [DraftDocument(document=d, interventions=counts.get(d.id, 0)) for d in drafts]
 
 
 def title_words(title: str) -> set[str]:
@@ -655,14 +678,17 @@ def diff_versions(
 def search_interventions(*, session: Session, text: str, exclude: int, limit: int = 20) -> list[Intervention]:
     """Records (not rejected) whose title or site contains the text, or whose id it is: merge targets."""
     text = text.strip()
-    if not text:
+    if not text or "\x00" in text:  # no stored title holds a NUL byte, and PostgreSQL refuses one in a query
         return []
     where = [
         func.lower(Intervention.title).contains(text.lower()),
         func.lower(Intervention.site).contains(text.lower()),
     ]
-    if text.lstrip("#").isdigit():
-        where.append(Intervention.id == int(text.lstrip("#")))
+    number = text.lstrip("#")
+    # An id only when it could be one: int() refuses some isdigit() characters ("²"), and the database a number
+    # past its integers.
+    if number.isdecimal() and int(number) <= MAX_ID:
+        where.append(Intervention.id == int(number))
     return list(
         session.exec(
             select(Intervention)

@@ -79,11 +79,30 @@ def test_documents_and_passages(loaded):
         "/api/documents/0",
         "/api/documents/99999999999999999999999",
         "/api/passages/-5",
+        "/api/documents?offset=96619460971129695371264",
+        "/api/documents?limit=99999999999999999999999",
+        "/api/interventions/99999999999999999999999",
+        "/api/uploads/99999999999999999999999",
+        # A NUL byte, which PostgreSQL refuses in any text, never reaches a query.
+        "/api/search?q=care&section=%00",
+        "/api/sites/a%00b",
     ],
 )
 def test_malformed_parameters_get_a_clear_4xx(loaded, url):
     response = loaded.get(url)
     assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]
+
+
+def test_too_large_a_number_is_named_in_the_message(loaded):
+    response = loaded.get("/api/documents", params={"offset": "96619460971129695371264"})
+    assert response.status_code == 422
+    assert response.json() == {"error": "offset: Input should be less than or equal to 100000", "status": 422}
+
+
+def test_a_refused_method_keeps_its_allow_header(loaded):
+    response = loaded.delete("/api/documents")
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
     assert response.json()["error"]
 
 
@@ -125,5 +144,15 @@ def test_error_pages_are_in_the_site_style(loaded):
     missing = loaded.get("/documents/4242")
     assert missing.status_code == 404 and "<html" in missing.text and "Traceback" not in missing.text
     assert loaded.get("/no/such/page").status_code == 404
-    bad = loaded.get("/documents/abc")
-    assert bad.status_code == 422 and "<html" in bad.text
+    # An address whose id cannot exist (not a number, or past the largest id) is a page that is not there.
+    for url in (
+        "/documents/abc",
+        "/interventions/abc",
+        "/interventions/99999999999999999999",
+        "/sites/" + "x" * 101,
+    ):
+        bad = loaded.get(url)
+        assert bad.status_code == 404 and "<html" in bad.text and "Page not found" in bad.text, url
+    # A malformed query on a page still says what was wrong.
+    assert loaded.get("/search", params={"q": "care", "page": "abc"}).status_code == 422
+    assert loaded.get("/compare", params={"ids": "²,1"}).status_code == 422  # int() refuses this digit

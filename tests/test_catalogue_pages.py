@@ -132,7 +132,8 @@ def test_cite_this_block(pages):
 
 def test_unknown_intervention_is_a_404_page(pages):
     assert_error_page(pages.get("/interventions/424242"), 404)
-    assert_error_page(pages.get("/interventions/0"), 422)
+    assert_error_page(pages.get("/interventions/0"), 404)  # no id is 0: a page that is not there
+    assert_error_page(pages.get("/interventions/abc"), 404)
 
 
 # --- compare -----------------------------------------------------------------------------------------

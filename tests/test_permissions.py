@@ -105,6 +105,8 @@ ROUTES: dict[tuple[str, str], str] = {
     # export
     ("GET", "/admin/export"): ADMIN,
 }
+# Open to readers, and refused on purpose to anyone signed in (one account per person: sign out first).
+SIGNED_OUT_ONLY = {("POST", "/register")}
 
 
 def app_routes(app) -> set[tuple[str, str]]:  # noqa: ANN001
@@ -181,12 +183,20 @@ def test_the_listed_role_and_every_greater_one_is_let_in_everywhere(client: Test
     routes = sorted(ROUTES.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1)
     shut_out = []
     for (method, path), needed in routes:
-        if RANK[role] < RANK[needed]:
+        if RANK[role] < RANK[needed] or (role != READER and (method, path) in SIGNED_OUT_ONLY):
             continue
         response = call(browser, method, path, token, forms.get((method, path), {}))
         if response.status_code in (401, 403) or refused(response, role) or response.status_code >= 500:
             shut_out.append(f"{method} {path}: {response.status_code}")
     assert not shut_out, f"{role} was refused or failed: {shut_out}"
+
+
+@pytest.mark.parametrize("role", [MEMBER, ADMIN])
+def test_a_signed_in_user_is_refused_what_only_the_signed_out_may_do(client: TestClient, role: str):
+    browser = client_as(client, role)
+    for method, path in SIGNED_OUT_ONLY:
+        response = call(browser, method, path, csrf_of(browser))
+        assert response.status_code == 403 and "sign out" in response.text, (method, path)
 
 
 def test_every_form_route_refuses_a_post_without_its_csrf_token(client: TestClient):

@@ -116,6 +116,29 @@ def test_the_queue_lists_drafts_first_and_filters(client, curator, draft):
     assert curator.get("/curate/queue?status=bogus").status_code == 422
 
 
+def test_every_draft_document_is_in_the_queue_even_one_with_no_intervention(client, curator, draft, tmp_path):
+    document_id, _ = draft
+    empty_id = ingest_draft(
+        client,
+        tmp_path,
+        name="minutes.txt",
+        text="Minutes of the board meeting\n\nThe board met on Tuesday and agreed the date of the next meeting.\n",
+    )
+    assert interventions_of(client, empty_id) == []
+    queue = curator.get("/curate/queue").text
+    listed = queue.split('id="draft-documents-heading"')[1].split("</table>")[0]
+    assert f'href="/curate/queue?document={empty_id}"' in listed and "minutes.txt" in listed
+    assert f'href="/curate/queue?document={document_id}"' in listed and "sunderland.txt" in listed
+    assert "None found" in listed
+    assert "<strong>2</strong> draft documents" in curator.get("/curate").text
+    # Opened from the queue, it can be published although there is nothing in it to review.
+    opened = curator.get(f"/curate/queue?document={empty_id}").text
+    assert "Publish the document</button>" in opened and "all its draft interventions" not in opened
+    published = post_form(curator, f"/curate/documents/{empty_id}/publish", follow_redirects=False)
+    assert published.status_code == 303
+    assert f"?document={empty_id}" not in curator.get("/curate/queue").text
+
+
 def test_drafts_are_invisible_to_readers(client, draft):
     _, rows = draft
     assert client.get(f"/interventions/{rows[0].id}").status_code == 404
@@ -290,6 +313,11 @@ def test_merge_search_finds_records(curator, draft):
     _, rows = draft
     page = curator.get(f"/curate/interventions/{rows[0].id}", params={"q": "team"})
     assert f"#{rows[1].id} " in page.text
+    by_id = curator.get(f"/curate/interventions/{rows[0].id}", params={"q": f"#{rows[1].id}"})
+    assert f"#{rows[1].id} " in by_id.text
+    # Numbers no id can be (past the database's integers; a digit int() refuses) find nothing, never a 500.
+    for q in ("#99999999999999999999999", "²", "team\x00"):  # and a NUL byte, which PostgreSQL refuses
+        assert curator.get(f"/curate/interventions/{rows[0].id}", params={"q": q}).status_code == 200, q
 
 
 def test_a_member_submission_enters_the_queue(client, member, curator):

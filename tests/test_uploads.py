@@ -368,4 +368,5 @@ def test_the_ledger_refuses_readers_and_members(client, curator, role):
 def test_an_unknown_upload_is_not_found(curator):
     assert curator.get("/api/uploads/424242").status_code == 404
     assert curator.get("/curate/uploads/424242").status_code == 404
-    assert curator.get("/curate/uploads/abc").status_code == 422
+    assert curator.get("/curate/uploads/abc").status_code == 404  # a page whose id cannot exist
+    assert curator.get("/api/uploads/abc").status_code == 422

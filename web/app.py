@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from kb import accounts
 from kb.settings import Settings, get_settings
 from kb.taxonomy import load_taxonomy
-from web.auth import AuthMiddleware, csrf_field
+from web.auth import AuthMiddleware, csrf_field, security_schemes
 from web.errors import install_error_handlers
 from web.flows import (
     build_catalogue,
@@ -72,10 +73,17 @@ def make_templates() -> Jinja2Templates:
 
 class KbApp(FastAPI):
     """FastAPI with the security-headers layer outside Starlette's server-error layer, so that every
-    response, the 500 page included, carries the headers (an ordinary middleware sits inside it)."""
+    response, the 500 page included, carries the headers (an ordinary middleware sits inside it), and with
+    both ways of authenticating in /openapi.json, even the one only the site's forms use."""
 
     def build_middleware_stack(self):  # type: ignore[no-untyped-def]
         return SecurityHeadersMiddleware(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()
+            document.setdefault("components", {}).setdefault("securitySchemes", {}).update(security_schemes())
+        return self.openapi_schema  # type: ignore[return-value]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,14 +6,16 @@ CSRF: every page gets a `kb_csrf` cookie holding a random token that every form 
 `csrf_token` field (or a script in an `X-CSRF-Token` header); a POST whose token does not match the
 cookie is refused. Another site can make a browser send the cookie but cannot read it to repeat it.
 Roles: reader (anyone) < member < curator < admin; `require(role)` is the dependency a route declares.
+Both the cookie and the header are OpenAPI security schemes, so /openapi.json says how to authenticate.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader
 from itsdangerous import BadSignature, Signer
 from markupsafe import Markup, escape
 from sqlmodel import Session
@@ -27,8 +29,32 @@ from kb.errors import AuthRequired, Forbidden
 SESSION_COOKIE = "kb_session"
 CSRF_COOKIE = "kb_csrf"
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
+CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# auto_error=False: these only describe the credentials in /openapi.json; require() and verify_csrf decide.
+SESSION_SCHEME = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="session",
+    auto_error=False,
+    description="The session cookie that signing in at /login sets (HttpOnly, signed). Routes that need a "
+    "role answer 401 without it and 403 when the account's role is not enough.",
+)
+CSRF_SCHEME = APIKeyHeader(
+    name=CSRF_HEADER,
+    scheme_name="csrf",
+    auto_error=False,
+    description=f"State-changing requests (POST) repeat the value of the `{CSRF_COOKIE}` cookie, which any page "
+    f"sets, in this header (or in a `{CSRF_FIELD}` form field); without it they are refused with 403.",
+)
+
+
+def security_schemes() -> dict[str, Any]:
+    """Both schemes as /openapi.json components (the CSRF one is used only by routes outside the API document)."""
+    return {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in (SESSION_SCHEME, CSRF_SCHEME)
+    }
 
 
 def signer(request: Request) -> Signer:
@@ -98,12 +124,12 @@ def csrf_field(request: Request) -> Markup:
     return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">')
 
 
-async def verify_csrf(request: Request) -> None:
+async def verify_csrf(request: Request, header: Annotated[str | None, Security(CSRF_SCHEME)] = None) -> None:
     """Refuse a state-changing request whose CSRF token is missing or does not match the cookie."""
     if request.method in SAFE_METHODS:
         return
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = request.headers.get(CSRF_HEADER)
+    sent = header
     if sent is None:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -124,7 +150,9 @@ def current_user(request: Request) -> CurrentUser | None:
 def require(role: str):  # noqa: ANN201  (a FastAPI dependency)
     """A dependency that lets through a signed-in user with at least this role."""
 
-    def dependency(request: Request) -> CurrentUser:
+    def dependency(
+        request: Request, _: Annotated[str | None, Security(SESSION_SCHEME)] = None
+    ) -> CurrentUser:
         user = current_user(request)
         if user is None:
             raise AuthRequired("Sign in to do this.")

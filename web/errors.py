@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import AuthRequired, KbError
@@ -25,6 +28,26 @@ TITLES = {
     429: "Too many attempts",
     500: "Sorry, something went wrong",
 }
+NOT_HERE = "There is nothing at this address."
+# What each refusal means, as /openapi.json documents it for the routes that can give it.
+MEANINGS = {
+    401: "Not signed in: send the `kb_session` cookie that signing in at /login sets.",
+    403: "Signed in, but the account's role is not enough for this.",
+    404: "Nothing has this id.",
+    422: "A parameter is malformed or out of range (a word where a number goes, a number too large).",
+}
+
+
+class ErrorBody(BaseModel):
+    """Every refused /api request gets this: what was wrong, in plain English, and the status again."""
+
+    error: str = Field(description="what was wrong, safe to show a person")
+    status: int = Field(description="the HTTP status of the response")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses=` of a route that can refuse with these statuses, each with ErrorBody."""
+    return {status: {"model": ErrorBody, "description": MEANINGS[status]} for status in statuses}
 
 
 def _describe_validation(err: RequestValidationError) -> str:
@@ -37,15 +60,23 @@ def _describe_validation(err: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def respond(request: Request, status: int, message: str) -> Response:
+def _in_path(item: Mapping[str, Any]) -> bool:
+    return tuple(item.get("loc", ()))[:1] == ("path",)
+
+
+def respond(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     if request.url.path.startswith("/api"):
-        return JSONResponse({"error": message, "status": status}, status_code=status)
+        body = ErrorBody(error=message, status=status).model_dump()
+        return JSONResponse(body, status_code=status, headers=headers)
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -64,6 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> Response:
+        """A page whose address holds an id that cannot exist (/interventions/abc, or a number past the
+        largest id) is a page that is not there; the API, and a malformed query on a page, say what was wrong."""
+        if not request.url.path.startswith("/api") and any(_in_path(item) for item in err.errors()):
+            return respond(request, 404, NOT_HERE)
         return respond(request, 422, _describe_validation(err))
 
     @app.exception_handler(StarletteHTTPException)
@@ -71,13 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = (
             err.detail
             if isinstance(err.detail, str) and err.status_code != 404
-            else (
-                "There is nothing at this address."
-                if err.status_code == 404
-                else "The request could not be handled."
-            )
+            else (NOT_HERE if err.status_code == 404 else "The request could not be handled.")
         )
-        return respond(request, err.status_code, message)
+        # The headers travel with the refusal: a 405 keeps its Allow header.
+        return respond(request, err.status_code, message, headers=err.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import accounts
@@ -20,7 +20,7 @@ from web.auth import (
     session_token,
     set_session_cookie,
 )
-from web.deps import SessionDep, SettingsDep
+from web.deps import IdPath, SessionDep, SettingsDep
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 
@@ -192,7 +192,7 @@ def users_page(request: Request, session: SessionDep, user: AdminDep):
 def change_role(
     session: SessionDep,
     user: AdminDep,
-    user_id: Annotated[int, Path(ge=1)],
+    user_id: IdPath,
     role: Annotated[str, Form(max_length=20)],
 ) -> Response:
     changed = accounts.set_role(session=session, user_id=user_id, role=role)
@@ -204,7 +204,7 @@ def change_role(
 def change_disabled(
     session: SessionDep,
     user: AdminDep,
-    user_id: Annotated[int, Path(ge=1)],
+    user_id: IdPath,
     disabled: Annotated[bool, Form()] = False,
 ) -> Response:
     if user_id == user.id and disabled:

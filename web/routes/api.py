@@ -1,14 +1,15 @@
-"""JSON API: search, documents, passages, the ingestion ledger. Thin handlers: parse, call one service, return."""
+"""JSON API: search, documents, passages, the ingestion ledger and uploads. Thin handlers: parse, call one service,
+return. Every status a route can answer with is in its `responses`, so /openapi.json lists all of them."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from kb import repo
+from kb import repo, uploads
 from kb.models import (
     DocumentPublic,
     DocumentRef,
@@ -20,10 +21,11 @@ from kb.models import (
     SearchResponse,
 )
 from web.auth import CuratorDep
-from web.deps import SearchDep, SessionDep
+from web.deps import MAX_ID, NO_NUL, IdPath, SearchDep, SessionDep
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["api"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="a positive whole number")]
+MAX_DOCUMENT_OFFSET = 100_000
 
 
 class DocumentList(BaseModel):
@@ -45,27 +47,28 @@ class RunPublic(BaseModel):
     files: list[IngestFile]
 
 
-@router.get("/search", response_model=SearchResponse)
+@router.get("/search", response_model=SearchResponse, responses=error_responses(422))
 def search(
     search: SearchDep,
     q: Annotated[str, Query(description="what to search for", max_length=500)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
     document: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="only passages of this document")
+        int | None, Query(ge=1, le=MAX_ID, description="only passages of this document")
     ] = None,
     section: Annotated[
-        str | None, Query(max_length=200, description="only passages whose heading contains this")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="only passages whose heading contains this"),
     ] = None,
 ) -> SearchResponse:
     return search.search(q, limit=limit, offset=offset, document_id=document, section=section)
 
 
-@router.get("/documents", response_model=DocumentList)
+@router.get("/documents", response_model=DocumentList, responses=error_responses(422))
 def documents(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DOCUMENT_OFFSET)] = 0,
 ) -> DocumentList:
     rows = repo.list_documents(session=session, limit=limit, offset=offset)
     return DocumentList(
@@ -76,8 +79,8 @@ def documents(
     )
 
 
-@router.get("/documents/{document_id}", response_model=DocumentPublic)
-def document(session: SessionDep, document_id: Id) -> DocumentPublic:
+@router.get("/documents/{document_id}", response_model=DocumentPublic, responses=error_responses(404, 422))
+def document(session: SessionDep, document_id: IdPath) -> DocumentPublic:
     doc = repo.get_document_or_raise(session=session, document_id=document_id)
     return DocumentPublic(
         **DocumentSummary.model_validate(doc, from_attributes=True).model_dump(),
@@ -88,8 +91,8 @@ def document(session: SessionDep, document_id: Id) -> DocumentPublic:
     )
 
 
-@router.get("/passages/{passage_id}", response_model=PassagePublic)
-def passage(session: SessionDep, passage_id: Id) -> PassagePublic:
+@router.get("/passages/{passage_id}", response_model=PassagePublic, responses=error_responses(404, 422))
+def passage(session: SessionDep, passage_id: IdPath) -> PassagePublic:
     found = repo.get_passage_or_raise(session=session, passage_id=passage_id)
     doc = repo.get_document_or_raise(session=session, document_id=found.document_id)
     return PassagePublic(
@@ -100,7 +103,7 @@ def passage(session: SessionDep, passage_id: Id) -> PassagePublic:
     )
 
 
-@router.get("/ingest/runs", response_model=list[RunPublic])
+@router.get("/ingest/runs", response_model=list[RunPublic], responses=error_responses(401, 403, 422))
 def ingest_runs(
     session: SessionDep, user: CuratorDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> list[RunPublic]:
@@ -109,6 +112,13 @@ def ingest_runs(
         RunPublic(run=run, files=repo.files_for_run(session=session, run_id=run.id))  # type: ignore[arg-type]
         for run in repo.list_runs(session=session, limit=limit)
     ]
+
+
+@router.get("/uploads/{upload_id}", responses=error_responses(401, 403, 404, 422))
+def upload(session: SessionDep, user: CuratorDep, upload_id: IdPath) -> dict:
+    """An upload and each of its files' state (queued, parsing, extracting, indexing, indexed, unchanged,
+    failed with the reason), for curators: what its status page shows."""
+    return uploads.upload_status(session=session, upload_id=upload_id)
 
 
 @router.get("/stats", response_model=Stats)

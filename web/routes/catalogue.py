@@ -7,17 +7,46 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
 from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
 from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record, sort_records
-from web.deps import SessionDep
+from web.deps import IdPath, SessionDep, SiteIdPath
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 SORT_PATTERN = "^-?(title|site|evidence_level|results|added)$"
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+
+
+def _filter_parameter(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+# The filters, as /openapi.json lists them: filters_from reads them from the query string itself (the pages and
+# the digest share it), so they are described here rather than declared as the routes' parameters.
+FILTER_PARAMETERS = [
+    *(
+        _filter_parameter(
+            name,
+            f"{name} term ids from /api/taxonomy; repeat the parameter or separate ids with commas; all must hold "
+            "(an unknown id is refused with 422)",
+            {"type": "array", "items": {"type": "string"}},
+        )
+        for name in (*DIMENSIONS, "evidence_level")
+    ),
+    _filter_parameter("site", "a site's id (from /api/sites) or name", {"type": "string"}),
+    _filter_parameter("programme", "a programme's name", {"type": "string"}),
+    _filter_parameter(
+        "has_results",
+        "only records that report (true) or do not report (false) a measured result",
+        {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
+    ),
+    _filter_parameter("origin", "auto (found in a document) or curated", {"type": "string"}),
+]
 CSV_COLUMNS = [
     "id",
     "title",
@@ -198,7 +227,13 @@ def _list(
     )
 
 
-@router.get("/interventions", summary="Interventions, filtered, with facet counts for every dimension")
+@router.get(
+    "/interventions",
+    summary="Interventions, filtered, with facet counts for every dimension",
+    responses={200: {"content": CSV_CONTENT, "description": "JSON, or CSV with format=csv"}}
+    | error_responses(422),
+    openapi_extra={"parameters": FILTER_PARAMETERS},
+)
 def interventions(
     request: Request,
     catalogue: CatalogueDep,
@@ -211,7 +246,13 @@ def interventions(
     return _list(request, catalogue, q, limit, offset, format, sort)
 
 
-@router.get("/interventions.csv", summary="The same list as CSV")
+@router.get(
+    "/interventions.csv",
+    summary="The same list as CSV",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "CSV"}} | error_responses(422),
+    openapi_extra={"parameters": FILTER_PARAMETERS},
+)
 def interventions_csv(
     request: Request,
     catalogue: CatalogueDep,
@@ -223,8 +264,8 @@ def interventions_csv(
     return _list(request, catalogue, q, limit, offset, "csv", sort)
 
 
-@router.get("/interventions/{intervention_id}")
-def intervention(catalogue: CatalogueDep, intervention_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict:
+@router.get("/interventions/{intervention_id}", responses=error_responses(404, 422))
+def intervention(catalogue: CatalogueDep, intervention_id: IdPath) -> dict:
     record = catalogue.get(intervention_id)
     return public(record) | {
         "comparable": [
@@ -268,8 +309,8 @@ def sites(session: SessionDep, catalogue: CatalogueDep) -> dict:
     return {"results": [_site_public(s, counts.get(s.id, [])) for s in rows], "total": len(rows)}
 
 
-@router.get("/sites/{site_id}")
-def site(session: SessionDep, catalogue: CatalogueDep, site_id: Annotated[str, Path(max_length=100)]) -> dict:
+@router.get("/sites/{site_id}", responses=error_responses(404, 422))
+def site(session: SessionDep, catalogue: CatalogueDep, site_id: SiteIdPath) -> dict:
     found = session.get(SiteRecord, site_id)
     if found is None:
         raise NotFound(f"No site with id {site_id!r}.")

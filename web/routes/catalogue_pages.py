@@ -15,7 +15,7 @@ from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
 from kb.taxonomy import Taxonomy
 from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
-from web.deps import SessionDep
+from web.deps import SessionDep, SiteIdPath
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
 from web.evidence_svg import draw
 from web.routes.areas import area_context
@@ -199,7 +199,7 @@ def compare_column(taxonomy: Taxonomy, record: Record, titles: dict[int, str]) -
 def parse_ids(raw: str) -> list[int]:
     """2 to 4 distinct intervention ids from "1,2,3"; raises InvalidInput otherwise."""
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() and 1 <= int(p) <= 2**31 - 1 for p in parts):
+    if not all(p.isdecimal() and 1 <= int(p) <= 2**31 - 1 for p in parts):  # isdigit() takes '²'
         raise InvalidInput("ids must be intervention numbers separated by commas, for example ids=1,2.")
     ids = list(dict.fromkeys(int(p) for p in parts))
     if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
@@ -334,7 +334,7 @@ def site_page(
     request: Request,
     session: SessionDep,
     catalogue: CatalogueDep,
-    site_id: Annotated[str, Path(max_length=100)],
+    site_id: SiteIdPath,
 ) -> HTMLResponse:
     site = session.get(SiteRecord, site_id)
     if site is None:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func
 from sqlmodel import select
 
-from kb.models import Comment, CurationTask, Intervention, QueryLog, UploadFile, User, utcnow
+from kb.models import Comment, CurationTask, Document, Intervention, QueryLog, UploadFile, User, utcnow
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
 
@@ -24,6 +24,7 @@ def dashboard(request: Request, session: SessionDep, user: CuratorDep):
     month = utcnow() - timedelta(days=30)
     counts = {
         "drafts": count(Intervention, Intervention.status == "draft"),
+        "draft_documents": count(Document, Document.status == "draft"),
         "uploading": count(
             UploadFile, UploadFile.status.in_(("queued", "parsing", "extracting", "indexing"))
         ),  # type: ignore[attr-defined]

@@ -71,6 +71,7 @@ def queue_page(
         offset=(page - 1) * per_page,
     )
     shown_document = session.get(Document, document) if document is not None else None
+    listing_drafts = document is None and status in ("", "draft") and page == 1
     return render(
         request,
         "review_queue.html",
@@ -80,6 +81,7 @@ def queue_page(
             "status": status,
             "document": shown_document,
             "document_id": document,
+            "draft_documents": curation.draft_documents(session=session) if listing_drafts else [],
             "page": page,
             "pages": max(1, -(-total // per_page)),
             "statuses": curation.STATUSES,
@@ -174,9 +176,9 @@ def edit_from_form(form, taxonomy: Taxonomy) -> curation.InterventionEdit:  # no
     add = [(d, str(form.get(f"add_{d}"))) for d in TAG_DIMENSIONS if form.get(f"add_{d}")]
     kinds, removed_outcomes = {}, set()
     for key, value in form.multi_items():
-        if key.startswith("outcome_kind_") and key[13:].isdigit():
+        if key.startswith("outcome_kind_") and key[13:].isdecimal():  # int() refuses some isdigit()s
             kinds[int(key[13:])] = str(value)
-        if key == "remove_outcome" and str(value).isdigit():
+        if key == "remove_outcome" and str(value).isdecimal():
             removed_outcomes.add(int(value))
     return curation.InterventionEdit(
         fields=fields, remove_tags=remove, add_tags=add, outcome_kinds=kinds, remove_outcomes=removed_outcomes

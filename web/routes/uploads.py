@@ -1,11 +1,9 @@
-"""Uploads and the ingestion ledger: the upload form, each upload's live status page and its JSON, retry."""
+"""Uploads: the upload form, each upload's live status page (its JSON is in the API, web/routes/api.py), retry."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
@@ -13,12 +11,11 @@ from ingest.parsers import SUPPORTED_SUFFIXES
 from kb import uploads
 from kb.settings import Settings
 from web.auth import CsrfDep, CuratorDep
-from web.deps import SessionDep, SettingsDep
+from web.deps import IdPath, SessionDep, SettingsDep
 from web.worker import wake_worker
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 
-Id = Annotated[int, Path(ge=1, le=2**62)]
 READ_CHUNK = 1024 * 1024
 
 
@@ -82,18 +79,13 @@ async def upload_files(request: Request, session: SessionDep, settings: Settings
 
 
 @router.get("/curate/uploads/{upload_id}", response_class=HTMLResponse)
-def upload_page(request: Request, upload_id: Id, session: SessionDep, user: CuratorDep):
+def upload_page(request: Request, upload_id: IdPath, session: SessionDep, user: CuratorDep):
     status = uploads.upload_status(session=session, upload_id=upload_id)
     return request.app.state.templates.TemplateResponse(request, "upload.html", {"upload": status})
 
 
-@router.get("/api/uploads/{upload_id}")
-def upload_json(upload_id: Id, session: SessionDep, user: CuratorDep) -> JSONResponse:
-    return JSONResponse(uploads.upload_status(session=session, upload_id=upload_id))
-
-
 @router.post("/curate/uploads/files/{file_id}/retry")
-def retry(request: Request, file_id: Id, session: SessionDep, user: CuratorDep):
+def retry(request: Request, file_id: IdPath, session: SessionDep, user: CuratorDep):
     file = uploads.retry_file(session=session, file_id=file_id)
     wake_worker(request.app)
     return RedirectResponse(f"/curate/uploads/{file.upload_id}", status_code=303)
