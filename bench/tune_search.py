@@ -209,7 +209,9 @@ def main() -> int:
     parser.add_argument("--cv", action="store_true", help="grid search with 5-fold cross-validation")
     parser.add_argument("--calibrate", action="store_true", help="calibrate the dense match cut-off")
     parser.add_argument(
-        "--vocabulary", type=Path, help="expand queries with this vocabulary file instead of corpus/vocabulary.yaml"
+        "--vocabulary",
+        type=Path,
+        help="expand queries with this vocabulary file instead of corpus/vocabulary.yaml",
     )
     parser.add_argument(
         "--tune", nargs="+", choices=list(GRID), default=list(GRID), help="the settings --cv searches over"
