@@ -125,6 +125,8 @@ def one_scheme_unit(text: str, sections: list[Section], *, title: str) -> Unit |
         return None
     if any(STORY.search(part) for s in body for part in s.path):
         return None
+    if end - start < MIN_SECTION_CHARS or GENERIC_QUESTIONS.search(clean_title(title)):
+        return None  # a note too short to describe a scheme, or minutes, a foreword, a glossary…
     if not DOING.search(text[start:end]):
         return None
     opening = text[start:end].lstrip()

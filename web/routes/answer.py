@@ -11,7 +11,8 @@ from sqlmodel import Session
 from kb import repo
 from search.answer import Answer, summarise
 from web.deps import SessionDep
-from web.routes.catalogue import CatalogueDep, filters_from
+from web.errors import error_responses
+from web.routes.catalogue import FILTER_PARAMETERS, CatalogueDep, filters_from
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 
@@ -36,7 +37,10 @@ def answer_for(request: Request, session: Session, catalogue, q: str | None) -> 
 
 
 @router.get(
-    "/answer", summary="An evidence summary: what the closest interventions report, each figure cited"
+    "/answer",
+    summary="An evidence summary: what the closest interventions report, each figure cited",
+    responses=error_responses(422),
+    openapi_extra={"parameters": FILTER_PARAMETERS},
 )
 def answer(
     request: Request,

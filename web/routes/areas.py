@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
@@ -16,11 +16,11 @@ from kb.models import SiteCharacteristic, SiteRecord
 from search.areas import AREA_LABELS, area_terms, describe, similar_sites
 from search.catalogue import CatalogueService
 from web.auth import CsrfDep, CuratorDep
-from web.deps import SessionDep
+from web.deps import SessionDep, SiteIdPath
+from web.errors import error_responses
 from web.routes.catalogue import CatalogueDep
 
 router = APIRouter(tags=["catalogue"])
-SiteId = Annotated[str, Path(max_length=100)]
 SIMILAR = 8
 
 
@@ -116,9 +116,11 @@ def area_context(session: Session, catalogue: CatalogueService, site_id: str) ->
 
 
 @router.get(
-    "/api/sites/{site_id}/similar", summary="Sites whose areas are most like this one, with the reasons"
+    "/api/sites/{site_id}/similar",
+    summary="Sites whose areas are most like this one, with the reasons",
+    responses=error_responses(404, 422),
 )
-def similar(session: SessionDep, catalogue: CatalogueDep, site_id: SiteId) -> dict:
+def similar(session: SessionDep, catalogue: CatalogueDep, site_id: SiteIdPath) -> dict:
     site_or_raise(session, site_id)
     catalogue.ensure_fresh()
     return {
@@ -132,7 +134,7 @@ def similar(session: SessionDep, catalogue: CatalogueDep, site_id: SiteId) -> di
 def set_characteristic(
     session: SessionDep,
     user: CuratorDep,
-    site_id: SiteId,
+    site_id: SiteIdPath,
     name: Annotated[str, Form(max_length=50)],
     value: Annotated[str, Form(max_length=400)] = "",
 ) -> RedirectResponse:

@@ -38,6 +38,12 @@ FILTER_PARAMETERS = [
         )
         for name in (*DIMENSIONS, "evidence_level")
     ),
+    _filter_parameter(
+        "area",
+        "area characteristics of the record's site (rural, urban, population-over-300000, older-than-average, …); "
+        "repeat the parameter or separate them with commas; all must hold",
+        {"type": "array", "items": {"type": "string"}},
+    ),
     _filter_parameter("site", "a site's id (from /api/sites) or name", {"type": "string"}),
     _filter_parameter("programme", "a programme's name", {"type": "string"}),
     _filter_parameter(
