@@ -104,6 +104,8 @@ def test_explain_gives_each_signal_of_the_ranking_search_returns(site):
 def test_kb_search_explain_prints_the_scores(site, tmp_path: Path, monkeypatch):
     settings = site.app.state.settings
     monkeypatch.setenv("KB_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:  # the PostgreSQL pass: the command must open the same database as the site
+        monkeypatch.setenv("KB_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("KB_EMBEDDER", "hashing")
     monkeypatch.setenv("KB_LOAD_DEFAULT_CORPUS", "false")
     get_settings.cache_clear()
