@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.models import Document, Intervention, InterventionRevision, SiteRecord, User, utcnow
+from kb.models import Document, Intervention, InterventionRevision, Passage, SiteRecord, User, utcnow
 from kb.taxonomy import Taxonomy
 
 STATUSES = ("draft", "published", "rejected")
@@ -267,7 +267,16 @@ def _record(session: Session, row: Intervention, *, user_id: int | None, action:
             snapshot_json=json.dumps(snapshot(row)),
         )
     )
+    session.flush()
+    for document_id in _documents_cited(row):
+        repo.sync_released(session=session, document_id=document_id)
     repo.bump_generation(session=session)
+
+
+def _documents_cited(row: Intervention) -> set[int]:
+    """The documents whose passages a record cites (its own, and others' after a merge)."""
+    cited = {span.get("document_id") for span in json.loads(row.passages_json or "[]")}
+    return {d for d in (cited | {row.document_id}) if isinstance(d, int)}
 
 
 def _restore(row: Intervention, saved: dict[str, Any]) -> None:
@@ -379,10 +388,10 @@ def edit_intervention(
 # --- decisions ----------------------------------------------------------------------------------
 
 
-def publish_intervention(
-    *, session: Session, intervention_id: int, user_id: int, reason: str = ""
-) -> Document | None:
-    """Publish the record; its document too, if that is still a draft (returned, so the caller can say so)."""
+def publish_intervention(*, session: Session, intervention_id: int, user_id: int, reason: str = "") -> int:
+    """Publish the record. Of a draft document, only the passages the record cites become searchable (the
+    rest wait until a curator reviews them, or publishes the whole document). Returns how many passages of
+    its draft document are now public, 0 when the document is already published."""
     row = get_intervention_or_raise(session=session, intervention_id=intervention_id)
     if row.status == "published":
         raise Conflict("This intervention is already published.")
@@ -390,11 +399,11 @@ def publish_intervention(
     row.status, row.review_note = "published", reason.strip()
     _record(session, row, user_id=user_id, action="published", reason=reason.strip())
     document = session.get(Document, row.document_id) if row.document_id else None
-    if document is not None and document.status == "draft":
-        document.status, document.updated_at = "published", utcnow()
-        session.add(document)
-        return document
-    return None
+    if document is None or document.status == "published":
+        return 0
+    return session.exec(
+        select(func.count()).select_from(Passage).where(Passage.document_id == document.id, Passage.released)
+    ).one()
 
 
 def reject_intervention(*, session: Session, intervention_id: int, user_id: int, reason: str) -> None:

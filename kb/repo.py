@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
 from kb.errors import NotFound
@@ -30,6 +30,11 @@ def get_document_by_path(*, session: Session, path: str) -> Document | None:
     return session.exec(select(Document).where(Document.path == path)).first()
 
 
+# A passage is public when its document is published, or when a curator published a record that cites it
+# (its draft document's other passages stay private until they are reviewed too).
+PUBLIC_PASSAGE = or_(Document.status == "published", Passage.released)  # type: ignore[arg-type]
+
+
 def get_document_or_raise(*, session: Session, document_id: int, include_drafts: bool = False) -> Document:
     """The document; a draft (an upload not yet published) only for those who may review it."""
     document = session.get(Document, document_id)
@@ -38,14 +43,72 @@ def get_document_or_raise(*, session: Session, document_id: int, include_drafts:
     return document
 
 
+def get_readable_document_or_raise(
+    *, session: Session, document_id: int, include_drafts: bool = False
+) -> tuple[Document, set[int] | None]:
+    """The document and which of its passages a reader may see: None for all of them (it is published, or the
+    reader may review drafts); for a draft, the passages that published records released. A draft with none
+    is not found, in the words used for an id that never existed."""
+    document = session.get(Document, document_id)
+    if document is not None and (document.status == "published" or include_drafts):
+        return document, None
+    released = set(
+        session.exec(
+            select(Passage.id).where(Passage.document_id == document_id, Passage.released)  # type: ignore[arg-type]
+        )
+    )
+    if document is None or not released:
+        raise NotFound(f"No document with id {document_id}.")
+    return document, released  # type: ignore[return-value]
+
+
 def get_passage_or_raise(*, session: Session, passage_id: int, include_drafts: bool = False) -> Passage:
-    """The passage; one of a draft document only for those who may review it. A draft's passage is not
-    found in exactly the words of a passage that never existed, so the answer does not reveal the draft."""
+    """The passage; one of a draft document only for those who may review it, or once a published record
+    released it. A private passage is not found in exactly the words of a passage that never existed, so the
+    answer does not reveal the draft."""
     passage = session.get(Passage, passage_id)
     document = session.get(Document, passage.document_id) if passage is not None else None
-    if passage is None or document is None or (document.status != "published" and not include_drafts):
+    public = document is not None and (document.status == "published" or passage.released)  # type: ignore[union-attr]
+    if passage is None or document is None or not (public or include_drafts):
         raise NotFound(f"No passage with id {passage_id}.")
     return passage
+
+
+def sync_released(*, session: Session, document_id: int | None) -> int:
+    """Release exactly the passages of a draft document that published records cite (by passage id or by
+    character span), and withdraw the rest: called after every change to a record's
+    status or passages. Returns how many are released. A published document needs none of this: all its
+    passages are public anyway, and the flags are kept true for when it is withdrawn."""
+    if document_id is None:
+        return 0
+    citing = session.exec(
+        select(Intervention.document_id, Intervention.passages_json).where(
+            Intervention.status == "published",
+            or_(
+                Intervention.document_id == document_id,
+                Intervention.passages_json.contains(f'"document_id": {document_id}'),  # type: ignore[attr-defined]
+            ),
+        )
+    )
+    ids: set[int] = set()
+    spans: list[tuple[int, int]] = []
+    for record_document, passages_json in citing:
+        for span in json.loads(passages_json or "[]"):
+            if span.get("document_id", record_document) != document_id:
+                continue
+            if isinstance(span.get("passage_id"), int):
+                ids.add(span["passage_id"])
+            # the span too: still right after a re-ingest renumbers the passages
+            if isinstance(span.get("char_start"), int) and isinstance(span.get("char_end"), int):
+                spans.append((span["char_start"], span["char_end"]))
+    released = 0
+    for passage in session.exec(select(Passage).where(Passage.document_id == document_id)):
+        cited = passage.id in ids or any(a < passage.char_end and passage.char_start < b for a, b in spans)
+        if passage.released != cited:
+            passage.released = cited
+            session.add(passage)
+        released += cited
+    return released
 
 
 def list_documents(
@@ -80,7 +143,7 @@ def count_passages(*, session: Session, include_drafts: bool = True) -> int:
     statement = select(func.count()).select_from(Passage)
     if not include_drafts:
         statement = statement.join(Document, Document.id == Passage.document_id).where(  # type: ignore[arg-type]
-            Document.status == "published"
+            PUBLIC_PASSAGE
         )
     return session.exec(statement).one()
 
@@ -170,6 +233,8 @@ def replace_document(
             ]  # type: ignore[arg-type]
         )
         session.add(intervention)
+    session.flush()
+    sync_released(session=session, document_id=document.id)  # a re-ingested draft keeps what was released
     bump_generation(session=session)
     return document
 
@@ -242,7 +307,7 @@ def index_rows(*, session: Session) -> list[IndexRow]:
 
 def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[list[IndexRow]]:
     """index_rows a batch at a time (keyset paging on the passage id), so a million passages are never all
-    in memory at once. Only passages of published documents: a draft upload is searchable once published."""
+    in memory at once. Only public passages: those of published documents, and those a published record released."""
     after = 0
     while True:
         statement = (
@@ -256,7 +321,7 @@ def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[lis
                 Passage.site,
             )
             .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
-            .where(Document.status == "published", Passage.id > after)  # type: ignore[operator]
+            .where(PUBLIC_PASSAGE, Passage.id > after)  # type: ignore[operator]
             .order_by(Passage.id)
             .limit(batch_size)
         )

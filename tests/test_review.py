@@ -255,7 +255,7 @@ def test_reject_needs_a_reason(client, curator, draft):
     assert row.title in curator.get("/curate/queue?status=rejected").text
 
 
-def test_publish_shows_the_record_and_makes_its_document_searchable(client, curator, draft):
+def test_publish_shows_the_record_and_makes_its_passages_searchable(client, curator, draft):
     document_id, rows = draft
     row = rows[0]
     response = post_form(curator, f"/curate/interventions/{row.id}/publish", follow_redirects=False)

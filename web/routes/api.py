@@ -94,7 +94,7 @@ def document(session: SessionDep, document_id: IdPath) -> DocumentPublic:
 @router.get("/passages/{passage_id}", response_model=PassagePublic, responses=error_responses(404, 422))
 def passage(session: SessionDep, passage_id: IdPath) -> PassagePublic:
     found = repo.get_passage_or_raise(session=session, passage_id=passage_id)
-    doc = repo.get_document_or_raise(session=session, document_id=found.document_id)
+    doc = repo.get_document_or_raise(session=session, document_id=found.document_id, include_drafts=True)
     return PassagePublic(
         **found.model_dump(include=set(PassagePublic.model_fields) - {"document", "source", "url"}),
         document=DocumentRef(id=doc.id, title=doc.title, source=doc.source),  # type: ignore[arg-type]

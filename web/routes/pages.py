@@ -410,18 +410,23 @@ def document_page(
     document_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> HTMLResponse:
     user = request.state.user
-    doc = repo.get_document_or_raise(
+    doc, released = repo.get_readable_document_or_raise(
         session=session, document_id=document_id, include_drafts=user is not None and user.can("curator")
     )
     outline = repo.document_outline(doc)
     passages = repo.passages_for_document(session=session, document_id=document_id)
+    blocks = reader_blocks(doc.text, outline, passages)
+    if released is not None:  # a draft of which published records released some passages: only those
+        blocks = [b for b in blocks if b.kind == "passage" and b.passage_id in released]
+        outline = []
     return render(
         request,
         "document.html",
         {
             "doc": doc,
+            "partial": released is not None,
             "outline": list(enumerate(outline)),
-            "blocks": reader_blocks(doc.text, outline, passages),
+            "blocks": blocks,
             "metadata": json.loads(doc.metadata_json),
             "contacts": json.loads(doc.contacts_json),
             "interventions": [

@@ -28,7 +28,8 @@ DONE = {  # what the page says after a change (a fixed set: nothing from the que
     "saved": "Your changes were saved as a new version.",
     "unchanged": "Nothing was changed, so no new version was made.",
     "published": "Published: readers can now see this intervention.",
-    "published-document": "Published, together with its source document, whose passages are now searchable.",
+    "published-passages": "Published. The passages it cites are now searchable; the rest of its draft document "
+    "stays private until you review it or publish the whole document.",
     "rejected": "Rejected. It stays in the queue under ‘rejected’ with your reason.",
     "merged": "Merged: the duplicate's passages, outcomes and tags were added to this record.",
     "reverted": "Reverted: the earlier version's fields were restored as a new version.",
@@ -213,12 +214,12 @@ def publish(
     intervention_id: Id,
     why: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    document = curation.publish_intervention(
+    released = curation.publish_intervention(
         session=session, intervention_id=intervention_id, user_id=user.id, reason=why
     )
     session.commit()
     refresh_readers(request)
-    return back_to(intervention_id, "published-document" if document is not None else "published")
+    return back_to(intervention_id, "published-passages" if released else "published")
 
 
 @router.post("/curate/interventions/{intervention_id}/reject", response_class=HTMLResponse)
