@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
+    def adapted_dir(self) -> Path:
+        """The model `kb adapt` fitted to this corpus, with its manifest (used only when adopted)."""
+        return self.data_dir / "adapted"
+
+    @property
     def encoder_dir(self) -> Path:
         """The ONNX export of the model and the record of which encoder backend this machine runs fastest."""
         return self.data_dir / "encoder"

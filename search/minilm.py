@@ -328,7 +328,10 @@ class MiniLMEmbedder:
         self.backend = backend
         self._bulk = self._built.get(backend) or self._make_bulk(backend)
         self._built.clear()
-        self.model_id = f"{MODEL_NAME}:{path.name}" + (":int8" if backend == "onnx-int8" else "")
+        # the bundled model keeps the id its cached vectors were made under; any other (an adapted one) is
+        # named by its weights, so its vectors never mix with the bundled model's
+        name = path.name if path == bundled_model_path() else f"weights-{self.fingerprint['model_sha256'][:16]}"
+        self.model_id = f"{MODEL_NAME}:{name}" + (":int8" if backend == "onnx-int8" else "")
         # why a session of its own with one thread: a query never queues behind a bulk encode's thread pool
         query_model = self._onnx_path("fp32")
         self._query = (

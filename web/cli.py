@@ -1,4 +1,4 @@
-"""The kb command: ingest, serve (the default), search, reindex, stats. Each command is one call into a flow."""
+"""The kb command: ingest, serve (the default), search, reindex, adapt, stats. Each command is one call into a flow."""
 
 from __future__ import annotations
 
@@ -147,6 +147,59 @@ def reindex() -> None:
     click.echo(
         f"indexed {report.passages} passages ({report.encoded} newly encoded) in {report.seconds:.1f} s"
     )
+
+
+@main.command()
+@click.option(
+    "--steps", default=300, show_default=True, type=click.IntRange(1, 100_000), help="Training steps."
+)
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(4, 512))
+@click.option("--seed", default=13, show_default=True, type=int, help="Chooses the held-out documents too.")
+@click.option("--undo", is_flag=True, help="Go back to the bundled model (keeps the adapted one on disk).")
+@click.option(
+    "--adopt", "force_adopt", is_flag=True, help="Adopt the adapted model kept on disk, whatever it measured."
+)
+def adapt(steps: int, batch_size: int, seed: int, undo: bool, force_adopt: bool) -> None:
+    """Fit the bundled MiniLM to the ingested documents (optional; minutes on a CPU). The result is adopted
+    only if it ranks held-out documents' passages better than the bundled model; then every passage is
+    encoded again with it."""
+    from search.adapt import adapt as fit
+    from search.adapt import set_adopted
+
+    settings = get_settings()
+    if settings.embedder != "minilm":
+        raise click.ClickException(f"kb adapt fits the MiniLM model; KB_EMBEDDER is {settings.embedder!r}")
+    if undo or force_adopt:
+        try:
+            manifest = set_adopted(settings.adapted_dir, force_adopt)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(manifest["reason"])
+    else:
+        engine = open_engine(settings)
+        with Session(engine) as session:
+            rows = repo.index_rows(session=session)
+        bar = click.progressbar(length=steps, label="adapting", file=sys.stderr)
+        with bar:
+            try:
+                report = fit(
+                    rows,
+                    settings.adapted_dir,
+                    base_path=settings.model_path,
+                    steps=steps,
+                    batch_size=batch_size,
+                    seed=seed,
+                    on_step=lambda step, loss: bar.update(1),
+                )
+            except ValueError as err:
+                raise click.ClickException(str(err)) from err
+        click.echo(
+            f"{report.train_pairs} training pairs; held out {report.heldout_documents} documents "
+            f"({report.heldout_pairs} pairs); {report.seconds:.0f} s"
+        )
+        click.echo(report.reason)
+    report_index = build_search_service(settings, open_engine(settings)).refresh()
+    click.echo(f"indexed {report_index.passages} passages ({report_index.encoded} newly encoded)")
 
 
 @main.command()

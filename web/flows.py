@@ -16,6 +16,7 @@ from kb.models import SiteRecord
 from kb.settings import Settings
 from kb.taxonomy import load_taxonomy
 from kb.vocabulary import load_vocabulary
+from search.adapt import adopted_model_path
 from search.catalogue import CatalogueService
 from search.embeddings import make_embedder
 from search.service import SearchService
@@ -68,7 +69,7 @@ def build_catalogue(service: SearchService) -> CatalogueService:
 def build_search_service(settings: Settings, engine: Engine) -> SearchService:
     embedder = make_embedder(
         settings.embedder,
-        model_path=settings.model_path,
+        model_path=settings.model_path or adopted_model_path(settings.adapted_dir),
         backend=settings.embed_backend,
         cache_dir=settings.encoder_dir,
     )
