@@ -451,9 +451,41 @@ def _outcome_key(outcome: dict) -> tuple:
     return (outcome.get("figure"), outcome.get("measure"), outcome.get("sentence"))
 
 
+MERGED_NOTE = re.compile(
+    r"^merged into #(\d+)"
+)  # a folded record's review note names the record it went into
+
+
+def fold(source: Intervention, target: Intervention) -> tuple[int, int, int]:
+    """The one way two records of one intervention become one: the target gains the source's passages and,
+    unless it is a curated record (whose figures and tags are the curator's), the outcomes and tags it lacks;
+    the target remembers the source's key; the source is rejected as "merged into #N". Used by a curator's
+    merge (with history) and by the merge made after ingest (search/settle.py). Returns how many passages,
+    outcomes and tags were added."""
+    moved = []
+    keys = (("passages_json", _span_key), ("outcomes_json", _outcome_key))
+    for name, key in keys if target.origin != "curated" else keys[:1]:
+        kept = json.loads(getattr(target, name))
+        known = {key(item) for item in kept}
+        extra = [item for item in json.loads(getattr(source, name)) if key(item) not in known]
+        setattr(target, name, json.dumps(kept + extra))
+        moved.append(len(extra))
+    extra_tags: list[dict] = []
+    if target.origin != "curated":
+        tags = json.loads(target.tags_json)
+        known_tags = {(t["dimension"], t["id"]) for t in tags}
+        extra_tags = [t for t in json.loads(source.tags_json) if (t["dimension"], t["id"]) not in known_tags]
+        target.tags_json = json.dumps(tags + extra_tags)
+        target.has_results = any(o.get("kind") == "result" for o in json.loads(target.outcomes_json))
+    merged = json.loads(target.merged_keys_json) + [source.key] + json.loads(source.merged_keys_json)
+    target.merged_keys_json = json.dumps(list(dict.fromkeys(merged)))
+    source.status, source.review_note = "rejected", f"merged into #{target.id}"
+    return moved[0], moved[1] if len(moved) > 1 else 0, len(extra_tags)
+
+
 def merge_interventions(*, session: Session, source_id: int, target_id: int, user_id: int) -> Intervention:
-    """Fold a duplicate into another record: the target gains the source's passages, outcomes and tags it
-    lacks; the source is rejected with the reason "merged into #N". Both keep a revision."""
+    """A curator folds a duplicate into another record (see `fold`). Both keep a revision, and the target
+    is marked edited: a re-ingest of its document keeps it as the curator left it."""
     if source_id == target_id:
         raise InvalidInput("An intervention cannot be merged into itself.")
     source = get_intervention_or_raise(session=session, intervention_id=source_id)
@@ -467,27 +499,12 @@ def merge_interventions(*, session: Session, source_id: int, target_id: int, use
         raise Conflict("This intervention is already rejected.")
     _begin(session, source)
     _begin(session, target)
-    moved = []
-    for name, key in (("passages_json", _span_key), ("outcomes_json", _outcome_key)):
-        kept = json.loads(getattr(target, name))
-        known = {key(item) for item in kept}
-        extra = [item for item in json.loads(getattr(source, name)) if key(item) not in known]
-        setattr(target, name, json.dumps(kept + extra))
-        moved.append(len(extra))
-    tags = json.loads(target.tags_json)
-    known_tags = {(t["dimension"], t["id"]) for t in tags}
-    extra_tags = [t for t in json.loads(source.tags_json) if (t["dimension"], t["id"]) not in known_tags]
-    target.tags_json = json.dumps(tags + extra_tags)
-    target.has_results = any(o.get("kind") == "result" for o in json.loads(target.outcomes_json))
-    merged = json.loads(target.merged_keys_json) + [source.key] + json.loads(source.merged_keys_json)
-    target.merged_keys_json = json.dumps(list(dict.fromkeys(merged)))
+    passages, outcomes, tags = fold(source, target)
     target.edited = True
     why = (
-        f"merged #{source_id} into this record ({moved[0]} passages, {moved[1]} outcomes, "
-        f"{len(extra_tags)} tags added)"
+        f"merged #{source_id} into this record ({passages} passages, {outcomes} outcomes, {tags} tags added)"
     )
     _record(session, target, user_id=user_id, action="merged", reason=why)
-    source.status, source.review_note = "rejected", f"merged into #{target_id}"
     _record(session, source, user_id=user_id, action="merged", reason=f"merged into #{target_id}")
     return target
 

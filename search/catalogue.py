@@ -8,7 +8,6 @@ from the database and rebuilt when the database generation changes.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,25 +17,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from kb import repo, site_profiles
+from kb.curation import MERGED_NOTE
 from kb.errors import InvalidInput, NotFound
 from kb.models import Document, Intervention
 from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS, area_terms, similarity
 from search.embeddings import Embedder
-from search.fusion import shingles
 from search.lexical import LexicalIndex, LexicalManifest
 from search.vector_cache import encode_cached
 
 DIMENSIONS = ("care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure")
 MIN_TAG_CONFIDENCE = 0.5
-SAME_INTERVENTION_COSINE = 0.93  # two automatic records about one site this alike describe one intervention
-CURATED_MATCH_COSINE = 0.5  # …and at least this alike in content
-CURATED_MATCH_SHARE = (
-    0.5  # an automatic record this much inside a curated record's cited lines is the same one
-)
-LINES = re.compile(r"\blines?\s+(\d+)(?:\s*[–-]\s*(\d+))?")
 MAX_LIMIT = 500
-ZERO_SHOT_MIN_COSINE = 0.5  # MiniLM cosine between a record and a term description worth proposing as a tag
 
 
 @dataclass
@@ -46,8 +38,7 @@ class Record:
     tags: list[dict]
     outcomes: list[dict]
     passages: list[dict]
-    merged: list[str] = field(default_factory=list)
-    hidden_by: int | None = None
+    merged: list[str] = field(default_factory=list)  # keys of the records folded into this one
     area: set[str] = field(
         default_factory=set
     )  # area terms its site's characteristics satisfy (search.areas)
@@ -86,16 +77,6 @@ class Filters:
         return out
 
 
-def cited_lines(location: str) -> list[tuple[int, int]]:
-    """Line ranges in a curated record's source location: "…, lines 1309–1365; profile line 1223"."""
-    return [(int(a), int(b or a)) for a, b in LINES.findall(location)]
-
-
-def word_trigrams(text: str) -> set[tuple[str, str, str]]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}  # type: ignore[misc]
-
-
 class CatalogueService:
     def __init__(self, *, engine: Engine, embedder: Embedder, taxonomy: Taxonomy):
         self.engine, self.embedder, self.taxonomy = engine, embedder, taxonomy
@@ -106,7 +87,9 @@ class CatalogueService:
         self.vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
         self.position: dict[int, int] = {}
         self.lexical: LexicalIndex | None = None
-        self._cited: dict[int, tuple[str, set]] = {}
+        self.merged_into: dict[
+            int, tuple[int, int | None]
+        ] = {}  # folded record -> (its record, its document)
         self.areas: dict[str, dict] = {}  # site id -> its profile (kb.site_profiles.profiles)
 
     # --- loading ----------------------------------------------------------------------
@@ -129,7 +112,6 @@ class CatalogueService:
                 d.id: {"id": d.id, "title": d.title, "source": d.source}
                 for d in session.exec(select(Document.id, Document.title, Document.source))  # type: ignore[call-overload]
             }
-            self._cited = self._cited_text(session, rows)
             areas = site_profiles.profiles(session=session)
             records = {
                 row.id: Record(
@@ -138,6 +120,7 @@ class CatalogueService:
                     json.loads(row.tags_json),
                     json.loads(row.outcomes_json),
                     json.loads(row.passages_json),
+                    merged=json.loads(row.merged_keys_json),
                 )
                 for row in rows
             }
@@ -149,131 +132,31 @@ class CatalogueService:
             vectors = self._encode(session, texts)
             self.records, self.vectors = records, vectors
             self.position = {key: n for n, key in enumerate(ids)}
-            self._tag_by_model(session, ids)
-            self._merge_duplicates(ids)
-            self.order = [i for i in ids if records[i].hidden_by is None]
+            self.merged_into = self._merged_into(session, records)
+            self.order = ids
             visible = np.array(self.order, dtype=np.int64)
             manifest = LexicalManifest(count=len(visible), corpus_hash=str(generation))
             self.lexical = LexicalIndex.build([records[i].text() for i in self.order], visible, manifest)
             self._generation = generation
 
-    def _tag_by_model(self, session: Session, ids: list[int]) -> None:
-        """Zero-shot intervention types: a record the rules could not type gets the closest taxonomy term by
-        embedding similarity to the term's label, description and synonyms (provenance "model")."""
-        terms = list(self.taxonomy.dimensions.get("intervention_type", ()))
-        untyped = [k for k in ids if not self.records[k].values("intervention_type")]
-        if not terms or not untyped:
-            return
-        term_vectors = self._encode(
-            session, [f"{t.label}: {t.description} ({', '.join(t.synonyms[:6])})" for t in terms]
-        )
-        for key in untyped:
-            similarity = term_vectors @ self.vectors[self.position[key]]
-            best = int(np.argmax(similarity))
-            if similarity[best] >= ZERO_SHOT_MIN_COSINE:
-                term = terms[best]
-                self.records[key].tags.append(
-                    {
-                        "dimension": "intervention_type",
-                        "id": term.id,
-                        "label": term.label,
-                        "confidence": round(float(similarity[best]), 2),
-                        "provenance": "model",
-                    }
-                )
-
-    def _cited_text(self, session: Session, rows: list[Intervention]) -> dict[int, tuple[str, set]]:
-        """For each curated record whose front matter cites a source document and its lines, that source's
-        name and the word trigrams of the cited lines (when that document is ingested too)."""
-        curated_docs = {
-            row.document_id: row.id for row in rows if row.origin == "curated" and row.document_id
-        }
-        if not curated_docs:
-            return {}
-        cited: dict[int, tuple[str, set]] = {}
-        metadata = session.exec(
-            select(Document.id, Document.metadata_json).where(Document.id.in_(list(curated_docs)))  # type: ignore[union-attr]
-        ).all()
-        wanted: dict[int, tuple[str, list[tuple[int, int]]]] = {}
-        for document_id, metadata_json in metadata:
-            source = json.loads(metadata_json or "{}").get("source") or {}
-            ranges = cited_lines(str(source.get("location") or ""))
-            if source.get("document") and ranges:
-                wanted[curated_docs[document_id]] = (str(source["document"]), ranges)
-        sources = {name for name, _ in wanted.values()}
-        raw = dict(
-            session.exec(select(Document.source, Document.raw_text).where(Document.source.in_(sources))).all()
-        )  # type: ignore[union-attr,arg-type]
-        for record_id, (name, ranges) in wanted.items():
-            if name in raw:
-                lines = raw[name].split("\n")
-                text = " ".join(" ".join(lines[max(a - 1, 0) : b]) for a, b in ranges)
-                cited[record_id] = (name, word_trigrams(text))
-        return cited
-
     def _encode(self, session: Session, texts: list[str]) -> np.ndarray:
         return encode_cached(session=session, embedder=self.embedder, texts=texts)[0]
 
-    def _merge_duplicates(self, ids: list[int]) -> None:
-        """Fold repeated descriptions of one intervention into one record; a curated record takes precedence."""
-        by_site: dict[str, list[int]] = {}
-        for key in ids:
-            site = self.records[key].row.site_id or self.records[key].row.site
-            if site:
-                by_site.setdefault(site, []).append(key)
-        for members in by_site.values():
-            curated = [k for k in members if self.records[k].row.origin == "curated"]
-            automatic = [k for k in members if self.records[k].row.origin != "curated"]
-            for (
-                key
-            ) in curated:  # the automatic record of the same intervention: inside the cited lines, most alike
-                inside = [o for o in automatic if self.records[o].hidden_by is None and self._cites(key, o)]
-                if inside:
-                    best = max(inside, key=lambda o: self._cosine(key, o))
-                    if self._cosine(key, best) >= CURATED_MATCH_COSINE:
-                        self._fold(best, into=key)
-            for n, key in enumerate(automatic):
-                if self.records[key].hidden_by is not None:
-                    continue
-                for other in automatic[n + 1 :]:
-                    if self.records[other].hidden_by is None and (
-                        self._similar(key, other, SAME_INTERVENTION_COSINE) or self._same_text(key, other)
-                    ):
-                        self._fold(other, into=key)
-
-    def _cites(self, curated: int, automatic: int) -> bool:
-        """The curated record's cited lines hold most of the automatic record's text: the same intervention."""
-        if curated not in self._cited:
-            return False
-        source, cited = self._cited[curated]
-        record = self.records[automatic]
-        if not record.document or record.document["source"] != source:
-            return False
-        grams = word_trigrams(" ".join(p["text"] for p in record.passages))
-        return bool(grams) and len(grams & cited) / len(grams) >= CURATED_MATCH_SHARE
-
-    def _cosine(self, a: int, b: int) -> float:
-        return float(self.vectors[self.position[a]] @ self.vectors[self.position[b]])
-
-    def _similar(self, a: int, b: int, threshold: float) -> bool:
-        return self._cosine(a, b) >= threshold
-
-    def _same_text(self, a: int, b: int) -> bool:
-        ga = shingles(" ".join(p["text"] for p in self.records[a].passages))
-        gb = shingles(" ".join(p["text"] for p in self.records[b].passages))
-        return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= 0.6
-
-    def _fold(self, other: int, *, into: int) -> None:
-        kept, folded = self.records[into], self.records[other]
-        folded.hidden_by = into
-        kept.merged.append(folded.row.key)
-        known = {(p.get("source"), p.get("char_start")) for p in kept.passages}
-        kept.passages.extend(
-            p for p in folded.passages if (p.get("source"), p.get("char_start")) not in known
+    @staticmethod
+    def _merged_into(session: Session, records: dict[int, Record]) -> dict[int, tuple[int, int | None]]:
+        """Records folded into a published one (search/settle.py, or a curator's merge): their address
+        shows the record they went into, and so does their document's list."""
+        folded = session.exec(
+            select(Intervention.id, Intervention.review_note, Intervention.document_id).where(
+                Intervention.status == "rejected"
+            )
         )
-        if kept.row.origin != "curated":
-            figures = {o["figure"] for o in kept.outcomes}
-            kept.outcomes.extend(o for o in folded.outcomes if o["figure"] not in figures)
+        aliases = {}
+        for row_id, note, document_id in folded:
+            found = MERGED_NOTE.match(note or "")
+            if found and int(found.group(1)) in records:
+                aliases[row_id] = (int(found.group(1)), document_id)
+        return aliases
 
     # --- queries ----------------------------------------------------------------------
 
@@ -381,11 +264,11 @@ class CatalogueService:
 
     def get(self, intervention_id: int) -> Record:
         self.ensure_fresh()
+        if intervention_id in self.merged_into:
+            intervention_id = self.merged_into[intervention_id][0]
         record = self.records.get(intervention_id)
         if record is None:
             raise NotFound(f"No intervention with id {intervention_id}.")
-        if record.hidden_by is not None:
-            return self.records[record.hidden_by]
         return record
 
     def for_document(self, document_id: int) -> list[Record]:
@@ -393,10 +276,11 @@ class CatalogueService:
         self.ensure_fresh()
         found: dict[int, Record] = {}
         for key in self.records:
-            record = self.records[key]
-            if record.row.document_id == document_id:
-                shown = self.records[record.hidden_by] if record.hidden_by is not None else record
-                found.setdefault(shown.row.id, shown)  # type: ignore[arg-type]
+            if self.records[key].row.document_id == document_id:
+                found.setdefault(key, self.records[key])
+        for target, folded_from in self.merged_into.values():
+            if folded_from == document_id:
+                found.setdefault(target, self.records[target])
         return list(found.values())
 
     def comparable(self, intervention_id: int, *, limit: int = 5) -> list[tuple[Record, float, str]]:

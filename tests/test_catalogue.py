@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,27 @@ def test_the_csv_export_never_hands_a_spreadsheet_a_formula():
     for risky in ("+1", "-1+2", "@SUM(A1)", "\t=1"):
         assert spreadsheet_safe(risky).startswith("'")
     assert spreadsheet_safe("Care home huddles") == "Care home huddles"
+
+
+def test_merges_made_after_ingest_are_stored_where_curators_see_them(catalogue_client, curator):
+    """The fold is a stored decision (one merge mechanism, kb.curation.fold), not a read-time view: the
+    duplicate is rejected as "merged into #N" in the database, its address shows the record it went into,
+    and a curator finds it under "rejected" and can publish it again."""
+    from sqlmodel import Session, select
+
+    from kb.models import Intervention
+    from tests.conftest import post_form
+
+    with Session(catalogue_client.app.state.engine) as session:
+        discharge = session.exec(
+            select(Intervention).where(Intervention.title.contains("discharge")).order_by(Intervention.id)  # type: ignore[attr-defined]
+        ).all()
+    kept, folded = discharge
+    assert kept.status == "published" and folded.status == "rejected"
+    assert folded.review_note == f"merged into #{kept.id}"
+    assert folded.key in json.loads(kept.merged_keys_json)
+    assert catalogue_client.get(f"/api/interventions/{folded.id}").json()["id"] == kept.id
+    assert f"merged into #{kept.id}" in curator.get("/curate/queue?status=rejected").text
+    assert post_form(curator, f"/curate/interventions/{folded.id}/publish").status_code == 200
+    listed = catalogue_client.get("/api/interventions", params={"limit": 100}).json()["results"]
+    assert {kept.id, folded.id} <= {r["id"] for r in listed}  # the curator's decision stands

@@ -76,3 +76,29 @@ def test_nonsense_matches_nothing_in_real_reports(real_service):
         response = real_service.search(query)
         assert response.results == [] and response.total == 0, query
     assert real_service.search("logic models").total > 0
+
+
+def test_the_models_intervention_types_are_stored_with_the_records(real_service):
+    """Tags the model proposes (search/settle.py) are written to the records at ingest, so the review page,
+    the catalogue, the API and the CSV all read the same tags; only records the rules left untyped get one."""
+    import json
+
+    from sqlmodel import select
+
+    from kb.models import Intervention
+
+    with Session(real_service.engine) as session:
+        rows = session.exec(select(Intervention).where(Intervention.status != "rejected")).all()
+    tagged = {r.id: [t for t in json.loads(r.tags_json) if t["provenance"] == "model"] for r in rows}
+    tagged = {key: tags for key, tags in tagged.items() if tags}
+    assert tagged, "no record got a model tag"
+    for tags in tagged.values():
+        assert len(tags) == 1
+        assert tags[0]["dimension"] == "intervention_type" and tags[0]["confidence"] >= 0.5
+    for row in rows:
+        ruled = [
+            t
+            for t in json.loads(row.tags_json)
+            if t["dimension"] == "intervention_type" and t["provenance"] != "model" and t["confidence"] >= 0.5
+        ]
+        assert not (ruled and row.id in tagged)  # a record the rules typed is left as the rules typed it

@@ -25,6 +25,7 @@ from web.flows import (
     build_search_service,
     load_default_corpus_if_empty,
     open_engine,
+    settle,
     sync_sites,
 )
 from web.markdown import render_markdown
@@ -93,8 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_engine(settings)
         sync_sites(engine)
-        load_default_corpus_if_empty(settings, engine)
+        loaded = load_default_corpus_if_empty(settings, engine)
         service = build_search_service(settings, engine)
+        if loaded is not None:
+            settle(engine, service.embedder, [f.document_id for f in loaded.files])
         service.refresh()
         catalogue_service = build_catalogue(service)
         catalogue_service.refresh()

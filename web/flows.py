@@ -11,15 +11,16 @@ from sqlmodel import Session
 
 from ingest.pipeline import FileResult, RunSummary, collect_files, ingest_paths
 from kb import repo
-from kb.db import init_db, make_engine
+from kb.db import init_db, make_engine, session_scope
 from kb.models import SiteRecord
 from kb.settings import Settings
 from kb.taxonomy import load_taxonomy
 from kb.vocabulary import load_vocabulary
 from search.adapt import adopted_model_path
 from search.catalogue import CatalogueService
-from search.embeddings import make_embedder
+from search.embeddings import Embedder, make_embedder
 from search.service import SearchService
+from search.settle import settle_documents
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,24 @@ def ingest_and_index(
         on_file=on_file,
     )
     if service is not None:
+        settle(engine, service.embedder, [f.document_id for f in summary.files if f.status == "indexed"])
         service.refresh()
     return summary
+
+
+def settle(engine: Engine, embedder: Embedder, document_ids: list[int | None]) -> None:
+    """Store the model's tags and the merges of the records found in these documents (search/settle.py)."""
+    ids = [d for d in document_ids if d is not None]
+    if not ids:
+        return
+    with session_scope(engine) as session:
+        report = settle_documents(
+            session=session, embedder=embedder, taxonomy=load_taxonomy(), document_ids=ids
+        )
+        if report.tagged or report.merged:
+            repo.bump_generation(session=session)
+    if report.merged:
+        log.info("merged %d records into records of the same intervention", len(report.merged))
 
 
 def default_corpus_files(settings: Settings) -> list[Path]:

@@ -28,6 +28,7 @@ from kb import uploads
 from kb.settings import Settings
 from search.embeddings import Embedder
 from search.vector_cache import encode_document_views
+from web.flows import settle
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,12 @@ class UploadWorker:
             )
         self._set(file_id, "indexing", document_id=result.document_id)
         if self.embedder is not None:
+            try:
+                settle(self.engine, self.embedder, [result.document_id])
+            except (
+                Exception
+            ):  # why: tags and merges are a help to the curator, never a reason to lose the upload
+                log.exception("upload worker %s: could not settle document %s", self.name, result.document_id)
             try:
                 encode_document_views(
                     engine=self.engine, embedder=self.embedder, document_id=result.document_id
