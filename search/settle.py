@@ -6,7 +6,9 @@ so that curators, readers, the API and the CSV all see the same thing:
   as its confidence), when it is close enough;
 - **merges**: a new record that describes an intervention another record of the same site and status already
   covers is folded into it with `kb.curation.fold` (the one merge there is, also behind a curator's merge):
-  two automatic records this alike, or an automatic record inside the lines a curated record cites.
+  two automatic records nearly alike in content, or alike in content and named with the same words (a
+  programme's overview in one report and its profile in another; a scheme's highlight bullet and its own
+  section), or an automatic record inside the lines a curated record cites.
   The folded record is rejected with the note "merged into #N", so a curator finds it under "rejected" and
   can publish it again.
 
@@ -34,6 +36,11 @@ MIN_TAG_CONFIDENCE = 0.5  # a tag below this is a suggestion: neither shown as a
 ZERO_SHOT_MIN_COSINE = 0.5  # MiniLM cosine between a record and a term description worth proposing as a tag
 SAME_INTERVENTION_COSINE = 0.93  # two automatic records about one site this alike describe one intervention
 SAME_TEXT_SHARE = 0.6  # …or this share of the shorter one's cited word shingles is in the other
+SAME_TITLE_COSINE = 0.5  # two records of one site with the same title words, at least this alike in content
+SIMILAR_TITLE_COSINE = 0.8  # …with titles mostly the same words (or one inside the other), this alike
+GENERIC_TITLE_WORDS = frozenset(
+    "the a an and of for in on to our its their with by at from programme overview profile".split()
+)
 CURATED_MATCH_COSINE = 0.5  # an automatic record inside a curated record's cited lines, at least this alike
 CURATED_MATCH_SHARE = 0.5  # the share of its word trigrams that must lie inside the cited lines
 LINES = re.compile(r"\blines?\s+(\d+)(?:\s*[–-]\s*(\d+))?")
@@ -50,6 +57,24 @@ def record_text(row: Intervention) -> str:
     tags = json.loads(row.tags_json)
     labels = " ".join(t["label"] for t in tags if t.get("confidence", 0) >= MIN_TAG_CONFIDENCE)
     return f"{row.title}. {row.site}. {row.summary} {labels}"
+
+
+def title_words(title: str) -> set[str]:
+    """The words that name a record ("Salford Together: programme overview" -> salford, together)."""
+    words = re.findall(r"[a-z0-9]+", title.lower().replace("…", " "))
+    return {w for w in words if len(w) > 2 and w not in GENERIC_TITLE_WORDS}
+
+
+def same_name(a: str, b: str, cosine: float) -> bool:
+    """Two titles of one site that name one thing: the same words (at least two), and alike in content; or
+    mostly the same words, or one's words inside the other's, and much alike in content."""
+    wa, wb = title_words(a), title_words(b)
+    if min(len(wa), len(wb)) < 2:
+        return False  # "Evaluation", "Workforce": a heading, not a name
+    if wa == wb:
+        return cosine >= SAME_TITLE_COSINE
+    overlap = len(wa & wb) / len(wa | wb)
+    return (overlap >= 0.5 or wa <= wb or wb <= wa) and cosine >= SIMILAR_TITLE_COSINE
 
 
 def cited_lines(location: str) -> list[tuple[int, int]]:
@@ -196,7 +221,11 @@ def _merge(
                 if (
                     other.status != "rejected"
                     and (other.id in new or record.id in new)
-                    and (cosine(record, other) >= SAME_INTERVENTION_COSINE or same_text(record, other))
+                    and (
+                        cosine(record, other) >= SAME_INTERVENTION_COSINE
+                        or same_text(record, other)
+                        or same_name(record.title, other.title, cosine(record, other))
+                    )
                 ):
                     fold(other, record)
                     merged.append((other.id, record.id))  # type: ignore[arg-type]
