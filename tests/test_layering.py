@@ -32,3 +32,18 @@ def test_imports_follow_the_layering():
             for name in imported_packages(path) - allowed:
                 offences.append(f"{path.relative_to(REPO)} imports {name}")
     assert not offences, offences
+
+
+def web_modules() -> list[Path]:
+    return sorted((REPO / "web").rglob("*.py"))
+
+
+def test_one_render_for_every_page():
+    """Pages are rendered by web/render.py's render(); a second definition is a second way to do it."""
+    definitions = [
+        str(path.relative_to(REPO))
+        for path in web_modules()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "render"
+    ]
+    assert definitions == ["web/render.py"], definitions

@@ -13,6 +13,7 @@ from kb import analytics
 from kb.models import User
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 DIMENSION_NAMES = {
@@ -22,10 +23,6 @@ DIMENSION_NAMES = {
     "setting": "Setting",
     "outcome_measure": "Outcome measure",
 }
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/curate/analytics", response_class=HTMLResponse)

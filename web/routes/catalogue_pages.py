@@ -18,10 +18,10 @@ from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Fi
 from web.deps import SessionDep, SiteIdPath
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
 from web.evidence_svg import draw
+from web.render import render
 from web.routes.areas import area_context
 from web.routes.catalogue import CatalogueDep
 from web.routes.community import community_context
-from web.routes.pages import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -24,6 +24,7 @@ from search.service import SearchService
 from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
+from web.render import render
 from web.routes.answer import answer_for
 from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
 
@@ -61,10 +62,6 @@ SEARCH_SORTS = {
     "-evidence_level": "Evidence level, strongest first",
     "-added": "Date added, newest first",
 }
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 # --- URLs for every filter state ---------------------------------------------------------

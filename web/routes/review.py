@@ -19,6 +19,7 @@ from kb.taxonomy import Taxonomy
 from web.auth import CsrfDep, CuratorDep, MemberDep
 from web.deps import SessionDep
 from web.markdown import render_markdown
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 
@@ -35,10 +36,6 @@ DONE = {  # what the page says after a change (a fixed set: nothing from the que
     "reverted": "Reverted: the earlier version's fields were restored as a new version.",
 }
 MAX_TEXT = 20_000
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def refresh_readers(request: Request) -> None:

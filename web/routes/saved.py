@@ -13,6 +13,7 @@ from kb.models import SavedSearch, utcnow
 from web.auth import CsrfDep, MemberDep
 from web.deps import SearchDep, SessionDep
 from web.digest import Found, filters_for, find
+from web.render import render
 from web.routes.catalogue import CatalogueDep
 from web.routes.pages import LEGENDS, filter_label, table_row, url
 
@@ -20,10 +21,6 @@ router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 SearchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SHOWN_INTERVENTIONS = 10
 SHOWN_PASSAGES = 5
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def describe(request: Request, saved: SavedSearch) -> dict:
