@@ -22,10 +22,11 @@ from starlette.datastructures import QueryParams
 
 from kb import saved as saved_store
 from kb.errors import InvalidInput
-from kb.models import SavedSearch, SearchHit, User, utcnow
+from kb.models import SavedSearch, User, utcnow
 from kb.saved import as_utc
 from kb.settings import Settings
 from search.catalogue import MAX_LIMIT, CatalogueService, Filters, Record
+from search.results import SearchHit
 from search.service import SearchService
 from web.routes.catalogue import filters_from
 

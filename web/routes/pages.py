@@ -16,10 +16,10 @@ from sqlmodel import Session
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import SearchResponse
 from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS
 from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records
+from search.results import SearchResponse
 from search.service import SearchService
 from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
