@@ -20,8 +20,9 @@ from kb import repo
 from kb.errors import InvalidInput
 from kb.models import Document, Passage
 from kb.passage_text import HEADING_SEPARATOR, passage_context_text
-from kb.vocabulary import Vocabulary, expand_query, sites_in
+from kb.vocabulary import Vocabulary, sites_in
 from search.embeddings import Embedder
+from search.expansion import expand_query
 from search.explain import ExplainedResult, Explanation
 from search.fusion import (
     collapse_near_duplicates,

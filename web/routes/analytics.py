@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from kb import analytics
 from kb.models import User
+from search import query_gaps
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
 from web.render import render
@@ -32,7 +33,7 @@ def analytics_page(
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> HTMLResponse:
-    report = analytics.query_report(
+    report = query_gaps.query_report(
         session=session,
         days=days,
         taxonomy=request.app.state.taxonomy,
