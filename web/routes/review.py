@@ -10,8 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from ingest.interventions import grade_evidence, outcome_dict, tag_text
-from ingest.outcomes import extract_outcomes
+from ingest.submissions import SUBMISSION_FIELDS, proposed_submission
 from kb import curation
 from kb.errors import InvalidInput
 from kb.models import Document, Intervention
@@ -332,34 +331,9 @@ def publish_document(
 # --- member submissions ---------------------------------------------------------------------------
 
 
-def submission_from_form(values: dict[str, str], consent: bool, taxonomy: Taxonomy) -> curation.Submission:
-    """The member's text, with tags, outcomes and an evidence level proposed by the same rules as ingestion,
-    for the curator to check (the results box is read as results; targets in it are still found as targets)."""
-    body = "\n\n".join(values[k] for k in ("summary", "implementation", "results", "lessons") if values[k])
-    outcomes = extract_outcomes(values["results"], site=values["site"] or None) if values["results"] else []
-    level, _ = grade_evidence(body, outcomes)
-    tags = [t for t in tag_text(body, values["title"], taxonomy) if t["dimension"] != "care_model"]
-    return curation.Submission(
-        title=values["title"],
-        site=values["site"],
-        care_model=values["care_model"],
-        summary=values["summary"],
-        implementation=values["implementation"],
-        results=values["results"],
-        lessons=values["lessons"],
-        contact_consent=consent,
-        tags=tags,
-        outcomes=[outcome_dict(o) for o in outcomes],
-        evidence_level=level,
-    )
-
-
 def submit_context(request: Request, values: dict[str, str] | None = None, **extra) -> dict:  # noqa: ANN003
     return {
-        "values": values
-        or dict.fromkeys(
-            ("title", "site", "care_model", "summary", "implementation", "results", "lessons"), ""
-        ),
+        "values": values or dict.fromkeys(SUBMISSION_FIELDS, ""),
         "care_models": request.app.state.taxonomy.dimensions["care_model"],
         **extra,
     }
@@ -397,7 +371,9 @@ def submit(
     try:
         row = curation.submit_case_study(
             session=session,
-            submission=submission_from_form(values, bool(contact_consent), taxonomy),
+            submission=proposed_submission(
+                values=values, contact_consent=bool(contact_consent), taxonomy=taxonomy
+            ),
             user_id=user.id,
             user_name=user.name,
             taxonomy=taxonomy,
