@@ -46,6 +46,7 @@ class Found:
 
 
 def is_new(record: Record, since: datetime) -> bool:
+    """Created, or last changed (a draft's publication counts), after `since`."""
     return as_utc(max(record.row.created_at, record.row.updated_at)) > as_utc(since)
 
 
