@@ -25,7 +25,7 @@ from sqlmodel import Session  # noqa: E402
 
 from ingest.pipeline import collect_files, ingest_paths  # noqa: E402
 from kb import repo  # noqa: E402
-from kb.models import passage_context_text  # noqa: E402
+from kb.passage_text import passage_context_text  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from search.embeddings import bundled_model_path  # noqa: E402
 from web.flows import build_search_service, open_engine  # noqa: E402

@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kb.models import passage_context_text  # noqa: E402
+from kb.passage_text import passage_context_text  # noqa: E402
 from search.service import SENTENCE_END  # noqa: E402
 from search.vector_cache import cache_key  # noqa: E402
 

@@ -1,11 +1,14 @@
-"""Tables and their request/response models: documents, passages, cached vectors, the ingestion ledger."""
+"""The tables: documents, passages, cached vectors, the ingestion ledger, interventions, accounts, curation."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
+
+# why: ingest/pipeline.py still imports these from here while ingest/ is being restructured; import them from
+# kb.passage_text, and drop this line once nothing imports them from kb.models.
+from kb.passage_text import HEADING_SEPARATOR, passage_context_text  # noqa: F401
 
 
 def utcnow() -> datetime:
@@ -39,32 +42,6 @@ class Document(DocumentBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class DocumentSummary(BaseModel):
-    id: int
-    source: str
-    title: str
-    format: str
-    origin: str
-    passage_count: int
-    updated_at: datetime
-
-
-class OutlineEntry(BaseModel):
-    path: list[str]
-    kind: str
-    start: int
-    end: int
-    site: str | None = None
-    first_passage_id: int | None = None
-
-
-class DocumentPublic(DocumentSummary):
-    text: str
-    metadata: dict
-    contacts: list[str]
-    outline: list[OutlineEntry]
-
-
 # --- passages ----------------------------------------------------------------
 
 
@@ -85,19 +62,6 @@ class Passage(PassageBase, table=True):
     # a curator published a record that cites this passage: it is searchable and readable on its own while the
     # rest of its draft document waits for review (kb.repo.sync_released keeps it true to the records)
     released: bool = Field(default=False, index=True)
-
-
-class DocumentRef(BaseModel):
-    id: int
-    title: str
-    source: str
-
-
-class PassagePublic(PassageBase):
-    id: int
-    document: DocumentRef
-    source: str
-    url: str
 
 
 # --- vectors -----------------------------------------------------------------
@@ -150,42 +114,6 @@ class IngestFile(SQLModel, table=True):
     extract_ms: float = 0.0
     store_ms: float = 0.0
     finished_at: datetime = Field(default_factory=utcnow)
-
-
-# --- search ------------------------------------------------------------------
-
-
-class SearchHit(BaseModel):
-    passage_id: int
-    source: str
-    text: str
-    score: float
-    heading: str
-    section_kind: str
-    document: DocumentRef
-    char_start: int
-    char_end: int
-    url: str
-    highlights: list[str] = []  # query terms matched, for the page to mark
-
-
-class SearchResponse(BaseModel):
-    query: str
-    results: list[SearchHit]
-    total: int
-    limit: int
-    offset: int
-    took_ms: float
-    expansions: list[str] = []
-
-
-HEADING_SEPARATOR = " › "
-
-
-def passage_context_text(*, title: str, heading: str, text: str) -> str:
-    """What the embedder and the lexical index see for a passage: its text in its document and section context."""
-    context = HEADING_SEPARATOR.join(part for part in (title, heading) if part)
-    return f"{context}\n{text}" if context else text
 
 
 # --- sites and interventions -------------------------------------------------------

@@ -1,7 +1,7 @@
 """Saved searches: a member's stored query and catalogue filters, and when they last looked or were e-mailed.
 
-What a saved search matches is worked out in web/ (it needs the search and catalogue services); this module
-only stores searches and answers "which documents are new since then".
+What a saved search matches is worked out in search/saved_searches.py (it needs the search and catalogue
+services); this module only stores searches and answers "which documents are new since then".
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Domain vocabulary (acronyms, synonym groups, site aliases) and the query expansion built on it."""
+"""Domain vocabulary (acronyms, synonym groups, lay terms, site aliases): loading and checking it, its phrase
+index, and the site lookups ingest needs. Query expansion over the index is search/expansion.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ ACRONYM_WEIGHT = 0.7
 REVERSE_ACRONYM_WEIGHT = 0.6
 SITE_WEIGHT = 0.6
 SYNONYM_WEIGHT = 0.5
-MAX_EXPANSIONS = 12
 # The longest phrase a query is matched against, in words. The longest names the documents use are 10 words
 # ("Mental Health Alliance for Excellence Resilience Innovation and Training"); a longer entry could never
 # match, so load_vocabulary refuses it rather than keep it unused. Matching cost grows linearly with this.
@@ -66,8 +66,8 @@ class Site:
 
 
 @dataclass(frozen=True)
-class _Entry:
-    """What one matched phrase contributes: the phrases to add and their weight."""
+class PhraseEntry:
+    """What one matched phrase contributes to a query's expansion: the phrases to add and their weight."""
 
     kind: EntryKind
     owner: str
@@ -86,7 +86,9 @@ class Vocabulary:
     lay_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Where an entry came from, for the entries that say so: "acronym DToC", "synonyms[3]" or "lay care home".
     sources: Mapping[str, str] = field(default_factory=dict)
-    _phrase_index: Mapping[Key, tuple[_Entry, ...]] = field(repr=False, compare=False, default_factory=dict)
+    phrase_index: Mapping[Key, tuple[PhraseEntry, ...]] = field(
+        repr=False, compare=False, default_factory=dict
+    )
     _site_index: Mapping[Key, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
 
     def site(self, site_id: str) -> Site:
@@ -124,7 +126,7 @@ def phrase_key(text: str) -> Key:
     return tuple(_stem(token) for token in _TOKEN.findall(_strip_accents(normalise(text))))
 
 
-def _longest_matches(keys: Key, index: Mapping[Key, Any]) -> Iterable[tuple[int, int, Key]]:
+def longest_matches(keys: Key, index: Mapping[Key, Any]) -> Iterable[tuple[int, int, Key]]:
     """Yield (start, end, key) for leftmost-longest, non-overlapping phrase matches."""
     position = 0
     while position < len(keys):
@@ -138,52 +140,10 @@ def _longest_matches(keys: Key, index: Mapping[Key, Any]) -> Iterable[tuple[int,
             position += 1
 
 
-def _contains(haystack: Key, needle: Key) -> bool:
-    width = len(needle)
-    return any(haystack[i : i + width] == needle for i in range(len(haystack) - width + 1))
-
-
-def expand_query(query: str, vocabulary: Vocabulary) -> list[tuple[str, float]]:
-    """Return weighted phrases to add to a lexical query, without the query's own terms.
-
-    Acronyms give their expansions (weight ~0.7), site names and aliases give the site's
-    other names (~0.6), synonym-group phrases give the rest of the group (~0.5). Matching
-    is case-, hyphen- and plural-insensitive, longest phrase first; results are
-    de-duplicated and capped at MAX_EXPANSIONS, shared out across the matched terms.
-    """
-    keys = phrase_key(query)
-    if not keys:
-        return []
-    candidates: list[tuple[float, list[str]]] = []
-    for _start, _end, matched in _longest_matches(keys, vocabulary._phrase_index):
-        for entry in vocabulary._phrase_index[matched]:
-            candidates.append((entry.weight, list(entry.phrases)))
-    # Round-robin over matches (strongest weight first) so one long synonym group
-    # cannot use up the whole budget when the query names several concepts.
-    candidates.sort(key=lambda item: -item[0])
-    expansions: list[tuple[str, float]] = []
-    seen: set[Key] = set()
-    rank = 0
-    while len(expansions) < MAX_EXPANSIONS and any(rank < len(phrases) for _w, phrases in candidates):
-        for weight, phrases in candidates:
-            if rank >= len(phrases):
-                continue
-            phrase = phrases[rank]
-            candidate_key = phrase_key(phrase)
-            if not candidate_key or candidate_key in seen or _contains(keys, candidate_key):
-                continue
-            seen.add(candidate_key)
-            expansions.append((phrase, weight))
-            if len(expansions) >= MAX_EXPANSIONS:
-                break
-        rank += 1
-    return expansions
-
-
 def sites_in(text: str, vocabulary: Vocabulary) -> list[str]:
     """Return ids of sites named in the text (name or alias, whole words), in order of first mention."""
     found: list[str] = []
-    for _start, _end, matched in _longest_matches(phrase_key(text), vocabulary._site_index):
+    for _start, _end, matched in longest_matches(phrase_key(text), vocabulary._site_index):
         for site_id in vocabulary._site_index[matched]:
             if site_id not in found:
                 found.append(site_id)
@@ -193,7 +153,7 @@ def sites_in(text: str, vocabulary: Vocabulary) -> list[str]:
 def site_mentions(text: str, vocabulary: Vocabulary) -> dict[str, int]:
     """How many times each site is named in the text (name or alias, whole words)."""
     counts: dict[str, int] = {}
-    for _start, _end, matched in _longest_matches(phrase_key(text), vocabulary._site_index):
+    for _start, _end, matched in longest_matches(phrase_key(text), vocabulary._site_index):
         for site_id in vocabulary._site_index[matched]:
             counts[site_id] = counts.get(site_id, 0) + 1
     return counts
@@ -365,23 +325,23 @@ def _build_indexes(
     synonyms: tuple[tuple[str, ...], ...],
     sites: tuple[Site, ...],
     lay_terms: Mapping[str, tuple[str, ...]],
-) -> tuple[dict[Key, tuple[_Entry, ...]], dict[Key, tuple[str, ...]]]:
-    phrase_index: dict[Key, list[_Entry]] = {}
+) -> tuple[dict[Key, tuple[PhraseEntry, ...]], dict[Key, tuple[str, ...]]]:
+    phrase_index: dict[Key, list[PhraseEntry]] = {}
     site_index: dict[Key, list[str]] = {}
 
-    def add(phrase: str, entry: _Entry) -> None:
+    def add(phrase: str, entry: PhraseEntry) -> None:
         # every phrase here passed _unusable_phrases, so none is empty or too long to match
         phrase_index.setdefault(phrase_key(phrase), []).append(entry)
 
     for acronym, expansions in acronyms.items():
-        add(acronym, _Entry("acronym", acronym, expansions, ACRONYM_WEIGHT))
+        add(acronym, PhraseEntry("acronym", acronym, expansions, ACRONYM_WEIGHT))
         # The reverse direction helps BM25 find documents that only use the short form.
         for expansion in expansions:
-            add(expansion, _Entry("expansion", acronym, (acronym,), REVERSE_ACRONYM_WEIGHT))
+            add(expansion, PhraseEntry("expansion", acronym, (acronym,), REVERSE_ACRONYM_WEIGHT))
     for number, group in enumerate(synonyms):
         for phrase in group:
             others = tuple(other for other in group if other != phrase)
-            add(phrase, _Entry("synonym", f"synonyms[{number}]", others, SYNONYM_WEIGHT))
+            add(phrase, PhraseEntry("synonym", f"synonyms[{number}]", others, SYNONYM_WEIGHT))
     # One way only: a lay phrase gives its term and the term's synonym group, but the term does not give back
     # the lay phrases. Reports are written in the professional words, so "care home" searching for "old people's
     # home" would only add noise; the lay phrase is there for the reader who does not know the term.
@@ -390,12 +350,12 @@ def _build_indexes(
         group = next((g for g in synonyms if term_key in {phrase_key(p) for p in g}), (term,))
         targets = (term, *(phrase for phrase in group if phrase_key(phrase) != term_key))
         for phrase in lay:
-            add(phrase, _Entry("lay", term, targets, SYNONYM_WEIGHT))
+            add(phrase, PhraseEntry("lay", term, targets, SYNONYM_WEIGHT))
     for site in sites:
         names = (site.name, *site.aliases)
         for phrase in names:
             others = tuple(other for other in names if other != phrase)
-            add(phrase, _Entry("site", site.id, others, SITE_WEIGHT))
+            add(phrase, PhraseEntry("site", site.id, others, SITE_WEIGHT))
             key = phrase_key(phrase)
             if key and site.id not in site_index.setdefault(key, []):
                 site_index[key].append(site.id)

@@ -175,7 +175,7 @@ class CatalogueService:
         if q and q.strip():
             ranked = self._rank(q.strip(), set(matching))
             matching = [key for key in ranked]
-        facets = self._facets(matching)
+        facets = self.facet_counts([self.records[key] for key in matching])
         page = [self.records[key] for key in matching[offset : offset + limit]]
         return page, len(matching), facets
 
@@ -245,12 +245,14 @@ class CatalogueService:
                 scored.append((score, key))
         return sorted(scored, key=lambda item: (-item[0], item[1]))
 
-    def _facets(self, keys: list[int]) -> dict[str, list[dict]]:
+    def facet_counts(self, records: list[Record]) -> dict[str, list[dict]]:
+        """For every dimension (and evidence_level, area): each value these records hold, with its label and
+        how many hold it, most first."""
         facets = {}
         for dimension in (*DIMENSIONS, "evidence_level", "area"):
             counts: Counter[str] = Counter()
-            for key in keys:
-                counts.update(self.records[key].values(dimension))
+            for record in records:
+                counts.update(record.values(dimension))
             labels = (
                 AREA_LABELS
                 if dimension == "area"

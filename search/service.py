@@ -18,17 +18,11 @@ from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import (
-    HEADING_SEPARATOR,
-    Document,
-    DocumentRef,
-    Passage,
-    SearchHit,
-    SearchResponse,
-    passage_context_text,
-)
-from kb.vocabulary import Vocabulary, expand_query, sites_in
+from kb.models import Document, Passage
+from kb.passage_text import HEADING_SEPARATOR, passage_context_text
+from kb.vocabulary import Vocabulary, sites_in
 from search.embeddings import Embedder
+from search.expansion import expand_query
 from search.explain import ExplainedResult, Explanation
 from search.fusion import (
     collapse_near_duplicates,
@@ -40,6 +34,7 @@ from search.fusion import (
     with_neighbour_context,
 )
 from search.lexical import STOPWORDS, LexicalIndex, LexicalManifest, TokenIdCorpus, tokenize
+from search.results import DocumentRef, SearchHit, SearchResponse
 from search.vector_cache import encode_cached
 from search.vectors import APPROXIMATE, EXACT, Manifest, VectorIndex, kind_for, lists_for
 

@@ -12,7 +12,8 @@ from rapidfuzz.distance import Levenshtein
 from sqlmodel import Session
 
 from kb import repo
-from kb.vocabulary import Vocabulary, expand_query
+from kb.vocabulary import Vocabulary
+from search.expansion import expand_query
 from search.lexical import STOPWORDS, TOKEN, normalise_for_tokens, tokenize
 from search.service import SearchService
 

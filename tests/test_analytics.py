@@ -13,6 +13,7 @@ from kb import analytics
 from kb.models import CurationTask, QueryLog, utcnow
 from kb.taxonomy import load_taxonomy
 from kb.vocabulary import load_vocabulary
+from search import query_gaps
 from tests.conftest import post_form
 
 # (query as typed, passages, interventions, best score, days ago)
@@ -54,11 +55,11 @@ def text_of(html: str) -> str:
 def test_the_report_aggregates_normalised_queries(client: TestClient):
     seed(client)
     with Session(client.app.state.engine) as session:
-        report = analytics.query_report(
+        report = query_gaps.query_report(
             session=session, days=30, taxonomy=load_taxonomy(), vocabulary=load_vocabulary()
         )
-        week = analytics.query_report(session=session, days=7, taxonomy=load_taxonomy())
-        quarter = analytics.query_report(session=session, days=90, taxonomy=load_taxonomy())
+        week = query_gaps.query_report(session=session, days=7, taxonomy=load_taxonomy())
+        quarter = query_gaps.query_report(session=session, days=90, taxonomy=load_taxonomy())
     within_30_days = [row for row in SEARCHES if row[-1] < 30]
     assert report.searches == len(within_30_days) == 10
     assert report.distinct == len({" ".join(row[0].lower().split()) for row in within_30_days}) == 6

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from kb import analytics
 from kb.settings import get_settings
 from kb.taxonomy import load_taxonomy
+from search import query_gaps
 from tests.conftest import write
 from tests.test_catalogue import ISLINGTON, KENT
 from web.cli import main
@@ -78,7 +78,7 @@ def test_the_page_says_nothing_matches_offers_help_and_logs_a_no_result_query(si
     real = site.get("/search", params={"q": "discharge team"}).text
     assert "Nothing matches" not in real and "discharge team" in real
     with Session(site.app.state.engine) as session:
-        report = analytics.query_report(session=session, days=7, taxonomy=load_taxonomy())
+        report = query_gaps.query_report(session=session, days=7, taxonomy=load_taxonomy())
     assert {s.query for s in report.zero} == set(NONSENSE)
     assert "discharge team" in {s.query for s in report.top} - {s.query for s in report.zero}
 

@@ -1,4 +1,4 @@
-"""Tests for the domain vocabulary file and query expansion in kb.vocabulary."""
+"""Tests for the domain vocabulary file (kb.vocabulary) and query expansion (search.expansion)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import pytest
 
 from kb.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
-    MAX_EXPANSIONS,
     MAX_PHRASE_TOKENS,
     Vocabulary,
-    expand_query,
     load_vocabulary,
     normalise,
     phrase_key,
     sites_in,
 )
+from search.expansion import MAX_EXPANSIONS, expand_query
 
 
 @pytest.fixture(scope="module")

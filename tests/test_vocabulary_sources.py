@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kb.vocabulary import DEFAULT_VOCABULARY_PATH, Vocabulary, expand_query, load_vocabulary
+from kb.vocabulary import DEFAULT_VOCABULARY_PATH, Vocabulary, load_vocabulary
+from search.expansion import expand_query
 
 REPO = Path(__file__).resolve().parents[1]
 # Acronyms written before entries recorded their source (issue 11). New acronyms must say where they come from,

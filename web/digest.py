@@ -1,11 +1,5 @@
-"""What a saved search finds and what is new in it since a moment, and the e-mail digest of that news.
-
-"New" means: a published intervention matching the query and filters whose created_at or updated_at (whichever
-is later: a draft published after review counts from its publication) is after the moment, and a published
-document among the search's best passages, holding at least one of the query's words or their vocabulary
-expansions, created or updated after it. The moment is the member's last visit to the saved search on the
-site, and the last digest sent for it in e-mail.
-"""
+"""The e-mail digest of saved searches: what is new for each member (search/saved_searches.py) put in an
+e-mail and sent, and a report of what was sent."""
 
 from __future__ import annotations
 
@@ -13,104 +7,21 @@ import html
 import logging
 import smtplib
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.datastructures import QueryParams
 
 from kb import saved as saved_store
 from kb.errors import InvalidInput
-from kb.models import SavedSearch, SearchHit, User, utcnow
-from kb.saved import as_utc
+from kb.models import SavedSearch, User
 from kb.settings import Settings
-from search.catalogue import MAX_LIMIT, CatalogueService, Filters, Record
+from search.catalogue import CatalogueService
+from search.saved_searches import Found, digests_due
 from search.service import SearchService
-from web.routes.catalogue import filters_from
 
 log = logging.getLogger(__name__)
-PASSAGE_WINDOW = 20  # how deep into the ranked passages a document still "matches" the query
 SMTP_TIMEOUT = 30
-
-
-@dataclass
-class Found:
-    """What one saved search matches now, each item marked new or not."""
-
-    interventions: list[tuple[Record, bool]]
-    passages: list[tuple[SearchHit, bool]]
-    new_documents: list[dict]  # {"id", "title", "source"}
-    problem: str | None = None  # why the search could not be run (its filters are no longer valid)
-
-    @property
-    def new_interventions(self) -> list[Record]:
-        return [record for record, new in self.interventions if new]
-
-    @property
-    def new_count(self) -> int:
-        return len(self.new_interventions) + len(self.new_documents)
-
-
-class _QueryOnly:
-    """Just enough of a request for web.routes.catalogue.filters_from: a saved search's filters are read
-    exactly as the catalogue page reads its URL."""
-
-    def __init__(self, pairs: list[tuple[str, str]]):
-        self.query_params = QueryParams(pairs)
-
-
-def filters_for(pairs: list[tuple[str, str]]) -> Filters:
-    return filters_from(_QueryOnly(pairs))  # type: ignore[arg-type]
-
-
-def all_matching(catalogue: CatalogueService, *, query: str, filters: Filters) -> list[Record]:
-    """Every intervention matching, best first (the catalogue pages at most MAX_LIMIT at a time)."""
-    records, total, _ = catalogue.query(q=query or None, filters=filters, limit=MAX_LIMIT)
-    while len(records) < total:
-        more, _, _ = catalogue.query(q=query or None, filters=filters, limit=MAX_LIMIT, offset=len(records))
-        if not more:
-            break
-        records += more
-    return records
-
-
-def is_new(record: Record, since: datetime) -> bool:
-    return as_utc(max(record.row.created_at, record.row.updated_at)) > as_utc(since)
-
-
-def find(
-    saved: SavedSearch,
-    *,
-    since: datetime,
-    session: Session,
-    search: SearchService,
-    catalogue: CatalogueService,
-) -> Found:
-    """Everything the saved search matches now, with what appeared after `since` marked new."""
-    try:
-        filters = filters_for(saved_store.filter_pairs_of(saved))
-        records = all_matching(catalogue, query=saved.query, filters=filters)
-        hits: list[SearchHit] = []
-        if saved.query:
-            hits = [hit for hit in search.search(saved.query, limit=PASSAGE_WINDOW).results if hit.highlights]
-    except InvalidInput as err:  # why: a filter term since removed from the taxonomy must not break the page
-        return Found([], [], [], problem=err.message)
-    interventions = [(record, is_new(record, since)) for record in records]
-    document_ids = list(dict.fromkeys(hit.document.id for hit in hits))
-    new_docs = saved_store.new_documents(session=session, document_ids=document_ids, since=since)
-    new_ids = {d.id for d in new_docs}
-    return Found(
-        interventions=interventions,
-        passages=[(hit, hit.document.id in new_ids) for hit in hits],
-        new_documents=[
-            {"id": d.id, "title": d.title, "source": d.source}
-            for d in sorted(new_docs, key=lambda d: document_ids.index(d.id))
-        ],
-    )
-
-
-# --- the e-mail digest ------------------------------------------------------------------------
 
 
 @dataclass
@@ -156,8 +67,7 @@ def send_digests(
         )
     report = DigestReport(dry_run=dry_run)
     with Session(engine) as session:
-        subscribers = saved_store.digest_subscribers(session=session)
-        if not subscribers:
+        if not saved_store.digest_subscribers(session=session):
             return report
         if search is None or catalogue is None:
             from web.flows import build_catalogue, build_search_service
@@ -167,19 +77,13 @@ def send_digests(
             catalogue = build_catalogue(search)
         search.ensure_fresh()
         catalogue.ensure_fresh()
-        for user, searches in subscribers:
-            started = utcnow()  # what arrives while this runs is caught next time
-            news = []
-            for saved in searches:
-                since = saved.last_digest_at or saved.created_at
-                found = find(saved, since=since, session=session, search=search, catalogue=catalogue)
-                if found.new_count:
-                    news.append((saved, found))
-            if not news:
+        for due in digests_due(session=session, search=search, catalogue=catalogue):
+            user = due.user
+            if not due.news:
                 report.skipped.append(user.email)
                 continue
             try:
-                message = digest_message(user, news, settings=settings)
+                message = digest_message(user, due.news, settings=settings)
             except ValueError as err:  # why: one unusable address (say, from an import) must not stop the run
                 report.failed.append((user.email, f"cannot address an e-mail to it: {err}"))
                 continue
@@ -193,8 +97,10 @@ def send_digests(
                 log.warning("could not send the digest to %s: %s", user.email, err)
                 report.failed.append((user.email, str(err) or type(err).__name__))
                 continue
-            saved_store.mark_digested(
-                session=session, search_ids=[s.id for s in searches if s.id is not None], when=started
+            saved_store.mark_digested(  # what arrived while this ran is caught next time
+                session=session,
+                search_ids=[s.id for s in due.searches if s.id is not None],
+                when=due.checked_at,
             )
             report.sent.append(user.email)
     return report

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import AuthRequired, KbError
+from web.render import render
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ def respond(
     if request.url.path.startswith("/api"):
         body = ErrorBody(error=message, status=status).model_dump()
         return JSONResponse(body, status_code=status, headers=headers)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(
+    return render(
         request,
         "error.html",
         {"status": status, "title": TITLES.get(status, "Error"), "message": message},

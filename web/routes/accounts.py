@@ -21,12 +21,9 @@ from web.auth import (
     set_session_cookie,
 )
 from web.deps import IdPath, SessionDep, SettingsDep
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def safe_next(target: str | None) -> str:

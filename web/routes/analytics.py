@@ -11,8 +11,10 @@ from sqlmodel import select
 
 from kb import analytics
 from kb.models import User
+from search import query_gaps
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 DIMENSION_NAMES = {
@@ -24,10 +26,6 @@ DIMENSION_NAMES = {
 }
 
 
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
 @router.get("/curate/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -35,7 +33,7 @@ def analytics_page(
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> HTMLResponse:
-    report = analytics.query_report(
+    report = query_gaps.query_report(
         session=session,
         days=days,
         taxonomy=request.app.state.taxonomy,

@@ -10,19 +10,18 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from kb import repo, uploads
-from kb.models import (
+from kb.models import IngestFile, IngestRun
+from web.auth import CuratorDep
+from web.deps import MAX_ID, NO_NUL, IdPath, SearchDep, SessionDep
+from web.errors import error_responses
+from web.schemas import (
     DocumentPublic,
     DocumentRef,
     DocumentSummary,
-    IngestFile,
-    IngestRun,
     OutlineEntry,
     PassagePublic,
     SearchResponse,
 )
-from web.auth import CuratorDep
-from web.deps import MAX_ID, NO_NUL, IdPath, SearchDep, SessionDep
-from web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["api"])
 MAX_DOCUMENT_OFFSET = 100_000

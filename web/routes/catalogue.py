@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
-from kb.errors import InvalidInput, NotFound
+from kb.errors import NotFound
 from kb.models import SiteRecord
-from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record, sort_records
+from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record
+from search.listing import EVERY, Paging, filters_from_pairs, list_interventions
 from web.deps import IdPath, SessionDep, SiteIdPath
 from web.errors import error_responses
 
@@ -26,8 +27,8 @@ def _filter_parameter(name: str, description: str, schema: dict[str, Any]) -> di
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-# The filters, as /openapi.json lists them: filters_from reads them from the query string itself (the pages and
-# the digest share it), so they are described here rather than declared as the routes' parameters.
+# The filters, as /openapi.json lists them: filters_from reads them from the query string itself (the pages share
+# it), so they are described here rather than declared as the routes' parameters.
 FILTER_PARAMETERS = [
     *(
         _filter_parameter(
@@ -78,29 +79,9 @@ def get_catalogue(request: Request) -> CatalogueService:
 CatalogueDep = Annotated[CatalogueService, Depends(get_catalogue)]
 
 
-def _split(values: list[str] | None) -> list[str]:
-    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-
-
 def filters_from(request: Request) -> Filters:
-    """Filters from the query string: every taxonomy dimension, evidence_level and area (repeatable or
-    comma-separated)."""
-    params = request.query_params
-    values = {
-        name: _split(params.getlist(name))
-        for name in (*DIMENSIONS, "evidence_level", "area")
-        if params.getlist(name)
-    }
-    has_results = params.get("has_results")
-    if has_results not in (None, "", "true", "false", "1", "0", "yes", "no"):
-        raise InvalidInput("has_results must be true or false.")
-    return Filters(
-        values=values,
-        site=params.get("site") or None,
-        programme=params.get("programme") or None,
-        has_results=None if has_results in (None, "") else has_results in ("true", "1", "yes"),
-        origin=params.get("origin") or None,
-    )
+    """The catalogue filters the request's query string names (search.listing.filters_from_pairs)."""
+    return filters_from_pairs(request.query_params.multi_items())
 
 
 def public(record: Record, *, full: bool = True) -> dict[str, Any]:
@@ -190,22 +171,6 @@ def taxonomy(request: Request) -> dict:
     return request.app.state.taxonomy.as_dict()
 
 
-def sorted_query(
-    catalogue: CatalogueService, *, q: str | None, filters: Filters, sort: str | None, limit: int, offset: int
-) -> tuple[list[Record], int, dict[str, list[dict]]]:
-    """catalogue.query, with every matching record put in `sort` order (sort_records) before the page is cut,
-    so the API, its CSV and the catalogue page list the same rows in the same order."""
-    if not sort:
-        return catalogue.query(q=q, filters=filters, limit=limit, offset=offset)
-    records, total, facets = catalogue.query(q=q, filters=filters, limit=MAX_LIMIT)
-    while len(records) < total:
-        more, _, _ = catalogue.query(q=q, filters=filters, limit=MAX_LIMIT, offset=len(records))
-        if not more:
-            break
-        records += more
-    return sort_records(records, sort)[offset : offset + limit], total, facets
-
-
 def _list(
     request: Request,
     catalogue: CatalogueService,
@@ -216,18 +181,16 @@ def _list(
     sort: str | None = None,
 ) -> Response:
     filters = filters_from(request)
-    records, total, facets = sorted_query(
-        catalogue, q=q, filters=filters, sort=sort, limit=limit, offset=offset
-    )
+    listing = list_interventions(catalogue, q=q, filters=filters, sort=sort, paging=Paging(limit, offset))
     if fmt == "csv":
-        return to_csv(records)
+        return to_csv(listing.records)
     return JSONResponse(
         {
-            "results": [public(r, full=False) for r in records],
-            "total": total,
+            "results": [public(r, full=False) for r in listing.records],
+            "total": listing.total,
             "limit": limit,
             "offset": offset,
-            "facets": facets,
+            "facets": listing.facets,
             "filters": filters.active(),
         }
     )
@@ -305,10 +268,8 @@ def _site_public(site: SiteRecord, records: list[Record]) -> dict:
 
 @router.get("/sites")
 def sites(session: SessionDep, catalogue: CatalogueDep) -> dict:
-    catalogue.ensure_fresh()
     counts: dict[str, list[Record]] = {}
-    for key in catalogue.order:
-        record = catalogue.records[key]
+    for record in list_interventions(catalogue, paging=EVERY).records:
         if record.row.site_id:
             counts.setdefault(record.row.site_id, []).append(record)
     rows = session.exec(select(SiteRecord).order_by(SiteRecord.name)).all()
@@ -320,7 +281,7 @@ def site(session: SessionDep, catalogue: CatalogueDep, site_id: SiteIdPath) -> d
     found = session.get(SiteRecord, site_id)
     if found is None:
         raise NotFound(f"No site with id {site_id!r}.")
-    records, _, _ = catalogue.query(filters=Filters(site=site_id), limit=500)
+    records = list_interventions(catalogue, filters=Filters(site=site_id), paging=Paging(MAX_LIMIT)).records
     return _site_public(found, records) | {
         "characteristics": {
             name: {

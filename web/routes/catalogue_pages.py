@@ -14,14 +14,15 @@ from kb import repo
 from kb.errors import InvalidInput, NotFound
 from kb.models import SiteRecord
 from kb.taxonomy import Taxonomy
-from search.catalogue import MAX_LIMIT, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
+from search.catalogue import MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
+from search.listing import EVERY, list_interventions
 from web.deps import SessionDep, SiteIdPath
 from web.evidence_map import ROW_DIMENSIONS, build_evidence_map
 from web.evidence_svg import draw
+from web.render import render
 from web.routes.areas import area_context
 from web.routes.catalogue import CatalogueDep
 from web.routes.community import community_context
-from web.routes.pages import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -223,16 +224,6 @@ def records_for_comparison(catalogue: CatalogueService, ids: list[int]) -> list[
     return list(records.values())
 
 
-def all_records(catalogue: CatalogueService, filters: Filters | None = None) -> list[Record]:
-    """Every visible record matching the filters, read a page at a time through the catalogue's query."""
-    records: list[Record] = []
-    while True:
-        page, total, _ = catalogue.query(filters=filters, limit=MAX_LIMIT, offset=len(records))
-        records.extend(page)
-        if not page or len(records) >= total:
-            return records
-
-
 def site_row(taxonomy: Taxonomy, site: SiteRecord, records: list[Record]) -> dict[str, Any]:
     return {
         "site": site,
@@ -297,7 +288,9 @@ def evidence_map_page(
     if rows not in ROW_DIMENSIONS:
         raise InvalidInput(f"rows must be one of: {', '.join(ROW_DIMENSIONS)}.")
     taxonomy = request.app.state.taxonomy
-    grid = build_evidence_map(all_records(catalogue), taxonomy=taxonomy, rows=rows)
+    grid = build_evidence_map(
+        list_interventions(catalogue, paging=EVERY).records, taxonomy=taxonomy, rows=rows
+    )
     return render(
         request,
         "evidence_map.html",
@@ -318,7 +311,7 @@ def evidence_map_page(
 @router.get("/sites", response_class=HTMLResponse)
 def sites_page(request: Request, session: SessionDep, catalogue: CatalogueDep) -> HTMLResponse:
     by_site: dict[str, list[Record]] = {}
-    for record in all_records(catalogue):
+    for record in list_interventions(catalogue, paging=EVERY).records:
         if record.row.site_id:
             by_site.setdefault(record.row.site_id, []).append(record)
     # Sites are a small reference table with no storage function yet; the JSON API reads it the same way.
@@ -339,7 +332,7 @@ def site_page(
     site = session.get(SiteRecord, site_id)
     if site is None:
         raise NotFound(f"No site with id {site_id!r}.")
-    records = all_records(catalogue, Filters(site=site_id))
+    records = list_interventions(catalogue, filters=Filters(site=site_id), paging=EVERY).records
     taxonomy = request.app.state.taxonomy
     return render(
         request,

@@ -14,6 +14,7 @@ from kb import community
 from kb.accounts import CurrentUser
 from web.auth import CsrfDep, CuratorDep, MemberDep
 from web.deps import SessionDep
+from web.render import render
 from web.routes.catalogue import CatalogueDep
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
@@ -110,9 +111,7 @@ def post_follow_up(
 
 @router.get("/curate/moderation", response_class=HTMLResponse)
 def moderation_page(request: Request, session: SessionDep, user: CuratorDep) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(
-        request, "moderation.html", {"activity": community.recent_activity(session=session)}
-    )
+    return render(request, "moderation.html", {"activity": community.recent_activity(session=session)})
 
 
 @router.post("/curate/comments/{comment_id}/hide")

@@ -12,6 +12,7 @@ from sqlmodel import select
 from kb.models import Comment, CurationTask, Document, Intervention, QueryLog, UploadFile, User, utcnow
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 
@@ -34,4 +35,4 @@ def dashboard(request: Request, session: SessionDep, user: CuratorDep):
         "tasks": count(CurationTask, CurationTask.status == "open"),
         "users": count(User),
     }
-    return request.app.state.templates.TemplateResponse(request, "curate.html", {"counts": counts})
+    return render(request, "curate.html", {"counts": counts})

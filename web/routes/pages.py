@@ -16,16 +16,18 @@ from sqlmodel import Session
 
 from kb import repo
 from kb.errors import InvalidInput
-from kb.models import SearchResponse
 from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS
 from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records
+from search.listing import Listing, Paging, list_interventions
+from search.results import SearchResponse
 from search.service import SearchService
 from search.suggest import broader_queries, corpus_words, spelling_suggestion
 from web.deps import SearchDep, SessionDep
 from web.reader import reader_blocks
+from web.render import render
 from web.routes.answer import answer_for
-from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from, sorted_query
+from web.routes.catalogue import SORT_PATTERN, CatalogueDep, filters_from
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -61,10 +63,6 @@ SEARCH_SORTS = {
     "-evidence_level": "Evidence level, strongest first",
     "-added": "Date added, newest first",
 }
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 # --- URLs for every filter state ---------------------------------------------------------
@@ -209,10 +207,12 @@ def search_extras(
     taxonomy = request.app.state.taxonomy
     filters = filters_from(request)
     active = filter_pairs(filters)
-    records, total, facets = catalogue.query(q=response.query, filters=filters, limit=SEARCH_INTERVENTIONS)
-    _, with_results, _ = catalogue.query(
-        q=response.query, filters=replace(filters, has_results=True), limit=1
+    found = list_interventions(
+        catalogue, q=response.query, filters=filters, paging=Paging(SEARCH_INTERVENTIONS)
     )
+    with_results = list_interventions(
+        catalogue, q=response.query, filters=replace(filters, has_results=True), paging=Paging(1)
+    ).total
     corpus = corpus_words(session, search)
     suggestion = None
     if corpus is not None and search.lexical is not None and search.lexical.retriever is not None:
@@ -224,11 +224,11 @@ def search_extras(
         )
     keep = [("q", response.query), ("sort", sort)]
     return {
-        "interventions": [table_row(r, taxonomy) for r in sort_records(records, sort or None)],
-        "intervention_total": total,
+        "interventions": [table_row(r, taxonomy) for r in sort_records(found.records, sort or None)],
+        "intervention_total": found.total,
         "with_results": with_results,
         "catalogue_url": url("/catalogue", [("q", response.query), *active, ("sort", sort)]),
-        "facet_groups": facet_groups(facets, path="/search", keep=keep, active=active),
+        "facet_groups": facet_groups(found.facets, path="/search", keep=keep, active=active),
         "removals": [
             {
                 "label": filter_label(taxonomy, name, value),
@@ -251,10 +251,10 @@ def catalogue_context(
     sort: str,
     page: int,
     filters: Filters,
-    found: tuple[list[Record], int, dict[str, list[dict]]],
+    found: Listing,
 ) -> dict:
     """Everything the catalogue page shows for one filter state, with a URL for every change to it."""
-    records, total, facets = found
+    records, total, facets = found.records, found.total, found.facets
     offset = (page - 1) * CATALOGUE_PAGE_SIZE
     active = filter_pairs(filters)
     keep = [("q", q.strip())]
@@ -297,7 +297,8 @@ def catalogue_context(
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, catalogue: CatalogueDep) -> HTMLResponse:
-    _, intervention_count, facets = catalogue.query(limit=1)
+    everything = list_interventions(catalogue, paging=Paging(1))
+    intervention_count, facets = everything.total, everything.facets
     browse = [
         {
             "legend": LEGENDS[dimension],
@@ -382,16 +383,15 @@ def catalogue_page(
     page: Annotated[int, Query(ge=1, le=2000)] = 1,
 ) -> HTMLResponse:
     filters = filters_from(request)
-    records, total, facets = sorted_query(
+    found = list_interventions(
         catalogue,
         q=q.strip() or None,
         filters=filters,
         sort=sort or None,
-        limit=CATALOGUE_PAGE_SIZE,
-        offset=(page - 1) * CATALOGUE_PAGE_SIZE,
+        paging=Paging(CATALOGUE_PAGE_SIZE, (page - 1) * CATALOGUE_PAGE_SIZE),
     )
     context = catalogue_context(
-        request.app.state.taxonomy, q=q, sort=sort, page=page, filters=filters, found=(records, total, facets)
+        request.app.state.taxonomy, q=q, sort=sort, page=page, filters=filters, found=found
     )
     context["held_for_review"] = repo.count_held_for_review(session=session)
     return render(request, "catalogue.html", context)

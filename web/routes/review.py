@@ -10,8 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from ingest.interventions import grade_evidence, outcome_dict, tag_text
-from ingest.outcomes import extract_outcomes
+from ingest.submissions import SUBMISSION_FIELDS, proposed_submission
 from kb import curation
 from kb.errors import InvalidInput
 from kb.models import Document, Intervention
@@ -19,6 +18,7 @@ from kb.taxonomy import Taxonomy
 from web.auth import CsrfDep, CuratorDep, MemberDep
 from web.deps import SessionDep
 from web.markdown import render_markdown
+from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 
@@ -35,10 +35,6 @@ DONE = {  # what the page says after a change (a fixed set: nothing from the que
     "reverted": "Reverted: the earlier version's fields were restored as a new version.",
 }
 MAX_TEXT = 20_000
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def refresh_readers(request: Request) -> None:
@@ -335,34 +331,9 @@ def publish_document(
 # --- member submissions ---------------------------------------------------------------------------
 
 
-def submission_from_form(values: dict[str, str], consent: bool, taxonomy: Taxonomy) -> curation.Submission:
-    """The member's text, with tags, outcomes and an evidence level proposed by the same rules as ingestion,
-    for the curator to check (the results box is read as results; targets in it are still found as targets)."""
-    body = "\n\n".join(values[k] for k in ("summary", "implementation", "results", "lessons") if values[k])
-    outcomes = extract_outcomes(values["results"], site=values["site"] or None) if values["results"] else []
-    level, _ = grade_evidence(body, outcomes)
-    tags = [t for t in tag_text(body, values["title"], taxonomy) if t["dimension"] != "care_model"]
-    return curation.Submission(
-        title=values["title"],
-        site=values["site"],
-        care_model=values["care_model"],
-        summary=values["summary"],
-        implementation=values["implementation"],
-        results=values["results"],
-        lessons=values["lessons"],
-        contact_consent=consent,
-        tags=tags,
-        outcomes=[outcome_dict(o) for o in outcomes],
-        evidence_level=level,
-    )
-
-
 def submit_context(request: Request, values: dict[str, str] | None = None, **extra) -> dict:  # noqa: ANN003
     return {
-        "values": values
-        or dict.fromkeys(
-            ("title", "site", "care_model", "summary", "implementation", "results", "lessons"), ""
-        ),
+        "values": values or dict.fromkeys(SUBMISSION_FIELDS, ""),
         "care_models": request.app.state.taxonomy.dimensions["care_model"],
         **extra,
     }
@@ -400,7 +371,9 @@ def submit(
     try:
         row = curation.submit_case_study(
             session=session,
-            submission=submission_from_form(values, bool(contact_consent), taxonomy),
+            submission=proposed_submission(
+                values=values, contact_consent=bool(contact_consent), taxonomy=taxonomy
+            ),
             user_id=user.id,
             user_name=user.name,
             taxonomy=taxonomy,

@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kb import saved as saved_store
 from kb.models import SavedSearch, utcnow
+from search.listing import Paging, filters_from_pairs, list_interventions
+from search.saved_searches import Found, find
 from web.auth import CsrfDep, MemberDep
 from web.deps import SearchDep, SessionDep
-from web.digest import Found, filters_for, find
+from web.render import render
 from web.routes.catalogue import CatalogueDep
 from web.routes.pages import LEGENDS, filter_label, table_row, url
 
@@ -20,10 +22,6 @@ router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 SearchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SHOWN_INTERVENTIONS = 10
 SHOWN_PASSAGES = 5
-
-
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def describe(request: Request, saved: SavedSearch) -> dict:
@@ -60,7 +58,8 @@ def save_search(
     filters: Annotated[str, Form(max_length=4000)] = "",
 ) -> RedirectResponse:
     pairs = saved_store.parse_filters(filters)
-    catalogue.query(filters=filters_for(pairs), limit=1)  # refuses unknown filter values (422) before saving
+    # refuses unknown filter values (422) before saving
+    list_interventions(catalogue, filters=filters_from_pairs(pairs), paging=Paging(1))
     saved_store.create_saved_search(session=session, user_id=user.id, name=name, query=query, filters=pairs)
     return RedirectResponse("/account/saved", status_code=303)
 
