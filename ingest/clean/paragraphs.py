@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.clean_common import TERMINAL_RE, Lines, Log, is_table_row
+from ingest.clean.common import TERMINAL_RE, Lines, Log, is_table_row
 
 _BULLET_START_RE = re.compile(r"^\s*(?:[-•▪◦●■►‣∙*–—])\s")
 

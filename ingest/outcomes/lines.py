@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.outcomes_figures import BULLET_RE, is_section_heading
-from ingest.outcomes_kinds import has_pattern
-from ingest.outcomes_measures import named_place
+from ingest.outcomes.figures import BULLET_RE, is_section_heading
+from ingest.outcomes.kinds import has_pattern
+from ingest.outcomes.measures import named_place
 
 _STORY_HEADING_RE = re.compile(
     r"how it could happen|patient(?:'s|’s)? story|\b\w+(?:'s|’s) story\b|case example|a day in the life|"

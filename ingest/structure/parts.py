@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.structure_headings import (
+from ingest.structure.headings import (
     _HONORIFIC_RE,
     _METADATA_RE,
     _NUMBERED_RE,
@@ -16,7 +16,7 @@ from ingest.structure_headings import (
     heading_text,
     is_heading,
 )
-from ingest.structure_paragraphs import _CONTENTS_RE, _is_list_item, _Para
+from ingest.structure.paragraphs import _CONTENTS_RE, _is_list_item, _Para
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"

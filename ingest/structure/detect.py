@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.structure_headings import heading_text, is_heading
-from ingest.structure_outline import _Entry, _HeadingPass
-from ingest.structure_paragraphs import _boilerplate_tail, _paragraphs, _toc_indexes
-from ingest.structure_parts import _document_cover, _part_covers
+from ingest.structure.headings import heading_text, is_heading
+from ingest.structure.outline import _Entry, _HeadingPass
+from ingest.structure.paragraphs import _boilerplate_tail, _paragraphs, _toc_indexes
+from ingest.structure.parts import _document_cover, _part_covers
 
 __all__ = ["NOT_INDEXABLE", "DocumentStructure", "Section", "detect_structure", "heading_text", "is_heading"]
 

@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 
-from ingest.clean_common import Lines, Log
+from ingest.clean.common import Lines, Log
 
 
 def normalise_whitespace(lines: Lines, log: Log) -> Lines:

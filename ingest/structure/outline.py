@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.structure_headings import (
+from ingest.structure.headings import (
     _DOTTED_RE,
     _LIST_NUMBER_RE,
     _NUMBERED_RE,
@@ -16,7 +16,7 @@ from ingest.structure_headings import (
     _top_heading,
     heading_text,
 )
-from ingest.structure_paragraphs import _Para
+from ingest.structure.paragraphs import _Para
 
 
 @dataclass(eq=False)

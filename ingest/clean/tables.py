@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.clean_common import Lines, Log, is_table_row
+from ingest.clean.common import Lines, Log, is_table_row
 
 # Linear time on any line: a body never runs past the next opener ("<" for a tag, "<!--" for a comment,
 # "[" for a link), so a line full of openers with no closer is read once, not once per opener.

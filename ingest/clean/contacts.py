@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.clean_common import Lines, Log, is_table_row
+from ingest.clean.common import Lines, Log, is_table_row
 
 # Linear time on any line: an address may only start where a run of local-part characters starts (the
 # lookbehind), and no part gives characters back (possessive), so a long run with no "@" is read once.

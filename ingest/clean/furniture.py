@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from ingest.clean_common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
+from ingest.clean.common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
 
 _CONTENTS_HEADING_RE = re.compile(r"^(table of )?contents[.\s]*$", re.IGNORECASE)
 _PAGE_CELL_RE = re.compile(r"^\d{1,3}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.structure_headings import _strip_markup, is_heading
+from ingest.structure.headings import _strip_markup, is_heading
 
 _CONTENTS_RE = re.compile(r"^(?:table of\s+)?contents:?$", re.I)
 # A dot leader is tried only where a run of dots starts, so a long run is read once (linear time).
