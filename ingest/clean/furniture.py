@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from ingest.clean.common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
+from ingest.clean.common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_tab_row
 
 _CONTENTS_HEADING_RE = re.compile(r"^(table of )?contents[.\s]*$", re.IGNORECASE)
 _PAGE_CELL_RE = re.compile(r"^\d{1,3}$")
@@ -106,7 +106,7 @@ def drop_boilerplate(lines: Lines, log: Log) -> Lines:
 
 
 def _looks_like_running_header(line: str) -> bool:
-    if is_table_row(line) or line.lstrip().startswith(("-", "•")) or line.strip().upper() in HEADING_WORDS:
+    if is_tab_row(line) or line.lstrip().startswith(("-", "•")) or line.strip().upper() in HEADING_WORDS:
         return False
     # A repeated short title-like line is a heading ("Population characteristics"); a repeated
     # sentence, URL or page label is page furniture.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.text import is_table_row
+
 # ---------------------------------------------------------------- line patterns
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -109,7 +111,7 @@ def looks_like_heading(text: str) -> bool:
         return False
     if not (text[0].isalnum() or text[0] in "'‘“\"") or text[0] in _SUPERSCRIPTS:
         return False
-    if re.search(r"\d,\d{3}|\s[–-]$", text) or "\t" in text or " | " in text or "%" in text or "£" in text:
+    if re.search(r"\d,\d{3}|\s[–-]$", text) or is_table_row(text) or "%" in text or "£" in text:
         return False
     if URL_RE.search(text) or METADATA_RE.match(text) or _CAPTION_RE.match(text):
         return False

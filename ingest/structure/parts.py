@@ -17,6 +17,7 @@ from ingest.structure.headings import (
     top_heading,
 )
 from ingest.structure.paragraphs import CONTENTS_RE, Para, is_list_item
+from ingest.text import is_table_row
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -58,7 +59,7 @@ def _is_title_like(para: Para) -> bool:
     if len(lines) > 4 or is_list_item(para) or _is_cover_terminator(para):
         return False
     text = " ".join(strip_heading_markup(line) for line in lines)
-    if any(len(line.strip()) > 120 for line in lines) or "\t" in para.text or " | " in text:
+    if any(len(line.strip()) > 120 for line in lines) or is_table_row(para.text) or is_table_row(text):
         return False
     if not text or URL_RE.search(text) or text[0].islower() or METADATA_RE.match(text):
         return False
