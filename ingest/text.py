@@ -1,4 +1,4 @@
-"""Text helpers every stage after cleaning shares: sentence ends, table rows and illustrative-story cues."""
+"""Text helpers the ingest stages share: sentence ends, table rows and illustrative-story cues."""
 
 from __future__ import annotations
 

@@ -23,8 +23,6 @@ Lines = list[str]
 Rule = Callable[[Lines, Log], Lines]
 
 TERMINAL_RE = re.compile(r"[.!?:;][\"')\]]*$")
-# Words the seed brochures use as fixed profile headings; a page stamp glued to one is not a figure.
-HEADING_WORDS = frozenset({"AIM", "AIMS", "OUTLINE", "PARTNERS", "POPULATION", "CONTACT"})
 
 
 def is_tab_row(line: str) -> bool:

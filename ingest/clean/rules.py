@@ -10,7 +10,7 @@ from ingest.clean.characters import (
     normalise_whitespace,
     strip_citation_markers,
 )
-from ingest.clean.common import HEADING_WORDS, Lines, Log, Rule
+from ingest.clean.common import Lines, Log, Rule
 from ingest.clean.contacts import extract_contacts
 from ingest.clean.furniture import (
     drop_boilerplate,
@@ -31,7 +31,7 @@ from ingest.clean.paragraphs import (
 )
 from ingest.clean.tables import convert_tables, strip_markup
 
-__all__ = ["HEADING_WORDS", "RULES", "CleanedText", "Lines", "Rule", "clean_text"]
+__all__ = ["RULES", "CleanedText", "Lines", "Rule", "clean_text"]
 
 
 @dataclass(frozen=True)
