@@ -149,3 +149,40 @@ def test_a_package_init_may_not_reexport_a_private_name():
     source = "from .common import _Lines\nfrom .common import Lines\n"
     found = private_uses(source, module="ingest.clean", modules=MODULES, is_package=True)
     assert found == ["ingest.clean:1 imports ingest.clean.common._Lines"]
+
+
+# ---------------------------------------------------------------- the ingest sub-packages' public APIs
+
+INGEST_PACKAGES = sorted(p.parent.name for p in (REPO / "ingest").glob("*/__init__.py"))
+
+
+def test_each_ingest_package_declares_its_public_api():
+    import importlib
+
+    assert INGEST_PACKAGES == ["clean", "interventions", "outcomes", "parse", "structure"]
+    for name in INGEST_PACKAGES:
+        package = importlib.import_module(f"ingest.{name}")
+        assert package.__all__, name
+        assert all(not is_private(n) and hasattr(package, n) for n in package.__all__), name
+
+
+def test_code_outside_an_ingest_package_imports_only_its_api():
+    """`from ingest.clean import clean_text`, never `from ingest.clean.rules import …`, outside ingest/clean/."""
+    offences = []
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            module = module_name(path)
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                for name in names:
+                    parts = name.split(".")
+                    inside = module.split(".")[:2] == parts[:2]
+                    if len(parts) > 2 and parts[0] == "ingest" and parts[1] in INGEST_PACKAGES and not inside:
+                        offences.append(f"{module}:{node.lineno} imports {name}")
+    assert not offences, "\n".join(offences)

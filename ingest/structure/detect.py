@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.structure.headings import heading_text, is_heading
 from ingest.structure.outline import HeadingPass, OutlineEntry
 from ingest.structure.paragraphs import boilerplate_tail, split_paragraphs, toc_indexes
 from ingest.structure.parts import document_cover, part_covers
 
-__all__ = ["NOT_INDEXABLE", "DocumentStructure", "Section", "detect_structure", "heading_text", "is_heading"]
+__all__ = ["NOT_INDEXABLE", "DocumentStructure", "Section", "detect_structure"]
 
 # ---------------------------------------------------------------- public contract
 
