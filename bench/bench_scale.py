@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kb.passage_text import passage_context_text  # noqa: E402
-from search.service import SENTENCE_END  # noqa: E402
+from kb.text import paragraph_spans, sentence_spans  # noqa: E402
 from search.vector_cache import cache_key  # noqa: E402
 
 SIZES = {"seeds": 0, "100k": 100_000, "1m": 1_000_000}
@@ -142,7 +142,7 @@ def seed_material(db: sqlite3.Connection, model_id: str) -> tuple[list[tuple], n
         view = passage_context_text(title=title, heading=heading, text=text)
         key = cache_key(model_id, hashlib.sha256(view.encode()).hexdigest())
         found = db.execute("SELECT vector FROM embeddingcache WHERE key = ?", (key,)).fetchone()
-        sentences = [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+        sentences = [text[s:e] for p, q in paragraph_spans(text) for s, e in sentence_spans(text, p, q)]
         if found is None or not sentences:
             continue
         material.append((title, heading, site, sentences))

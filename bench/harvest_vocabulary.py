@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ingest.definitions import Definition, definitions_in  # noqa: E402
-from ingest.parsers import SUPPORTED_SUFFIXES, parse_file  # noqa: E402
+from ingest.parse import SUPPORTED_SUFFIXES, parse_file  # noqa: E402
 from kb.vocabulary import Vocabulary, load_vocabulary, phrase_key  # noqa: E402
 
 

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest.structure import Section
+from ingest.text import paragraph_spans, sentence_spans
 
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and a capital, digit or quote.
-SENTENCE_END = re.compile(r"(?<=[.!?])['\")\]]?\s+(?=[A-Z0-9'\"(£])")
 MIN_PASSAGE_CHARS = 40
 MIN_DEDUP_SENTENCE_CHARS = 40
 PACK_ACROSS_SECTIONS_BELOW = 1.0  # share of max_chars under which a passage may take in the next section
@@ -25,33 +23,6 @@ class PassageDraft:
     site: str | None
     char_start: int
     char_end: int
-
-
-def paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each non-blank paragraph of text[start:end], trimmed of surrounding white space."""
-    position = start
-    for match in PARAGRAPH_BREAK.finditer(text, start, end):
-        yield from _trimmed(text, position, match.start())
-        position = match.end()
-    yield from _trimmed(text, position, end)
-
-
-def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        yield start, end
-
-
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans, position = [], start
-    for match in SENTENCE_END.finditer(text, start, end):
-        spans.append((position, match.start()))
-        position = match.end()
-    spans.append((position, end))
-    return [(s, e) for s, e in spans if e > s]
 
 
 def _pieces(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:

@@ -15,24 +15,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ingest.clean import clean_text
-from ingest.curated import curated_intervention, is_curated
-from ingest.interventions import InterventionDraft, find_interventions
-from ingest.parsers import SUPPORTED_SUFFIXES, ParseError, parse_bytes
+from ingest.interventions import (
+    REVIEW_THRESHOLD,
+    InterventionDraft,
+    curated_intervention,
+    find_interventions,
+    is_curated,
+)
+from ingest.parse import SUPPORTED_SUFFIXES, ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.site_profile import Characteristic, extract_characteristics
 from ingest.structure import detect_structure
-from ingest.unit_classes import REVIEW_THRESHOLD
 from kb import repo, site_profiles
 from kb.db import session_scope
-from kb.models import (
-    HEADING_SEPARATOR,
-    Document,
-    IngestFile,
-    Intervention,
-    Passage,
-    SiteCharacteristic,
-    passage_context_text,
-)
+from kb.models import Document, IngestFile, Intervention, Passage, SiteCharacteristic
+from kb.passage_text import HEADING_SEPARATOR, passage_context_text
 from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vocabulary import Vocabulary, load_vocabulary
 

@@ -6,10 +6,6 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
-# why: ingest/pipeline.py still imports these from here while ingest/ is being restructured; import them from
-# kb.passage_text, and drop this line once nothing imports them from kb.models.
-from kb.passage_text import HEADING_SEPARATOR, passage_context_text  # noqa: F401
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -167,7 +163,7 @@ class Intervention(SQLModel, table=True):
     contacts_json: str = "[]"
     merged_keys_json: str = "[]"  # keys of the records merged into this one
     curated_key: str | None = None  # the curated record that takes precedence over this automatic one
-    # what the unit it came from was judged to be at ingest (ingest/unit_classes.py): only a local intervention
+    # what the unit it came from was judged to be at ingest (ingest/interventions/classes.py): only a local intervention
     # is published by a trusted ingest; anything else waits in the review queue with the reason
     unit_class: str = "local_intervention"
     class_confidence: float = 1.0

@@ -20,6 +20,7 @@ from kb import repo
 from kb.errors import InvalidInput
 from kb.models import Document, Passage
 from kb.passage_text import HEADING_SEPARATOR, passage_context_text
+from kb.text import paragraph_spans, sentence_spans
 from kb.vocabulary import Vocabulary, sites_in
 from search.embeddings import Embedder
 from search.expansion import expand_query
@@ -62,7 +63,6 @@ DENSE_MATCH = 0.30
 ACRONYM_WEIGHT = 0.65  # expansions at or above this weight are spelled out for the embedder too
 ENCODE_BATCH = 2048  # passages read from the cache, and encoded when missing, per batch
 VIEW_CHARS = 400  # passages longer than this are also embedded in pieces of about this size
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(£])|\n\s*\n")
 
 
 @dataclass(frozen=True)
@@ -487,9 +487,8 @@ def passage_views(*, title: str, heading: str, text: str) -> list[str]:
     prefix = heading.split(HEADING_SEPARATOR)[-1] if heading else title
     piece: list[str] = []
     size = 0
-    for sentence in (s.strip() for s in SENTENCE_END.split(text)):
-        if not sentence:
-            continue
+    sentences = [text[s:e] for p, q in paragraph_spans(text) for s, e in sentence_spans(text, p, q)]
+    for sentence in sentences:
         if piece and size + len(sentence) > VIEW_CHARS:
             views.append(f"{prefix}\n{' '.join(piece)}")
             piece, size = [], 0

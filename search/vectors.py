@@ -22,7 +22,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a long passage's views are cut on the shared sentence rule (kb/text.py)
 EXACT = "flat-ip"
 APPROXIMATE = "ivf-sq8"
 EXACT_UP_TO = 150_000  # vectors: flat search costs ~15 ms a query at 100k in the server (bench/RESULTS.md)

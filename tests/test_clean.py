@@ -307,6 +307,75 @@ def test_strip_page_numbers_never_touches_seed_004_section_headings() -> None:
     ]
 
 
+def test_strip_page_numbers_keeps_the_number_of_any_part_heading() -> None:
+    # The class of heading seed 004 numbers ("3 Case study: …", "1 Barnsley Pioneer Programme – Profile"), in
+    # other words and other places: the number is the part's own, even where it fits the page sequence.
+    raw = (
+        "6\n\n7 Case study: Torbay – Integrated care teams\n\n"
+        "8 Morecambe Bay Better Care Together – Profile\n\n9 Annex B: Data sources\n\n"
+        "10 Part 2 – What we learned\n\n11 The team met weekly to review every referral.\n\n"
+        "12 Part of the team met weekly to review every referral.\n"
+    )
+    assert paragraphs(raw) == [
+        "7 Case study: Torbay – Integrated care teams",
+        "8 Morecambe Bay Better Care Together – Profile",
+        "9 Annex B: Data sources",
+        "10 Part 2 – What we learned",
+        "The team met weekly to review every referral.",
+        "Part of the team met weekly to review every referral.",  # "Part of" is prose: its number is a stamp
+    ]
+
+
+def test_strip_page_numbers_on_any_label_heading_in_capitals_only_in_the_page_sequence() -> None:
+    # "30 AIM" after page 29 is a stamp on a label heading, whatever the label; "3 MINUTES", an agenda
+    # item before any page number (seed 003 L238), keeps its number.
+    raw = "29\n\n30 RESULTS\n\nAdmissions fell.\n\n31\n\n32 BACKGROUND\n"
+    assert paragraphs(raw) == ["RESULTS", "Admissions fell.", "BACKGROUND"]
+    assert paragraphs("3 MINUTES\n\nThe minutes of the last meeting were agreed.\n")[0] == "3 MINUTES"
+
+
+def test_a_numeric_entity_with_a_misplaced_brace_is_decoded() -> None:
+    # seed 002 L221 has "&#}x27;"; the same slip on any numeric entity is mended the same way.
+    assert clean_text("^{1 &#}39;Better care' starts at home").text == "'Better care' starts at home"
+    assert clean_text("^{3 &#}x22;Home first&#x22; works").text == '"Home first" works'
+
+
+# --- signposts -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Visit democracy.example.gov.uk for councillor information and email alerts for meetings.",
+        "Catch up with the latest council news on twitter @ExampleDemocracy",
+        "Find out more at www.exampleccg.nhs.uk/integrated-care",
+        "Keep up to date with the programme at https://example.org/news. Follow @ExampleNHS for updates.",
+    ],
+)
+def test_a_signpost_to_a_website_or_account_is_dropped(line: str) -> None:
+    result = clean_text(f"Our integrated teams visit people at home.\n\n{line}\n\nResults\n")
+    assert result.text == "Our integrated teams visit people at home.\n\nResults"
+    assert ("drop_boilerplate:signpost", line) in result.dropped
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Case study – Torbay",
+        "Morecambe Bay – Profile",
+        "Results",
+        "What we did",
+        "Visit the hub to see how the teams work together.",
+        "Visit www.torbay.gov.uk: admissions fell by 12% in the first year.",
+        "The toolkit is available at www.example.nhs.uk for every practice.",
+        "Find out more about how the teams work in the case study below.",
+        "Following the review, the CCG commissioned the service from www.example.org in 2016.",
+    ],
+)
+def test_a_heading_or_sentence_that_mentions_a_website_is_not_a_signpost(line: str) -> None:
+    assert clean_text(f"{line}\n").text == line
+
+
 # --- broken paragraphs and tokens --------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.clean import clean_text
 from ingest.interventions import find_interventions, grade_evidence
-from ingest.parsers import parse_bytes
+from ingest.parse import parse_bytes
 from ingest.pipeline import domain_knowledge
 from ingest.structure import detect_structure
 

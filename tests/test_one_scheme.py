@@ -132,7 +132,7 @@ def test_each_of_our_own_case_studies_read_as_an_uncurated_document_is_one_recor
 
     from ingest.clean import clean_text
     from ingest.interventions import find_interventions
-    from ingest.parsers import parse_file
+    from ingest.parse import parse_file
     from ingest.pipeline import domain_knowledge
     from ingest.structure import detect_structure
 

@@ -1,4 +1,4 @@
-"""Tests for ingest.parsers: every supported format, and the bad files users really upload."""
+"""Tests for ingest.parse: every supported format, and the bad files users really upload."""
 
 import json
 import random
@@ -8,7 +8,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from ingest.parsers import SUPPORTED_SUFFIXES, ParsedFile, ParseError, parse_bytes, parse_file
+from ingest.parse import SUPPORTED_SUFFIXES, ParsedFile, ParseError, parse_bytes, parse_file
 
 
 def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from ingest.clean import RULES
-from ingest.clean_common import Log
+from ingest.clean import RULES, Log
 from ingest.outcomes import extract_outcomes
-from ingest.parsers import ParseError, parse_bytes
+from ingest.parse import ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.pipeline import ingest_paths
 from ingest.structure import Section, detect_structure

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from ingest.interventions import LOCAL, NOT_LOCAL, POINTER, classify_unit
 from ingest.pipeline import ingest_paths
-from ingest.unit_classes import LOCAL, NOT_LOCAL, POINTER, classify_unit
 from kb.models import Intervention
 from tests.conftest import write
 from web.flows import open_engine

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
-from ingest.parsers import SUPPORTED_SUFFIXES
+from ingest.parse import SUPPORTED_SUFFIXES
 from kb import uploads
 from kb.settings import Settings
 from web.auth import CsrfDep, CuratorDep

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.structure_headings import heading_text, is_heading
-from ingest.structure_outline import _Entry, _HeadingPass
-from ingest.structure_paragraphs import _boilerplate_tail, _paragraphs, _toc_indexes
-from ingest.structure_parts import _document_cover, _part_covers
+from ingest.structure.outline import HeadingPass, OutlineEntry
+from ingest.structure.paragraphs import boilerplate_tail, split_paragraphs, toc_indexes
+from ingest.structure.parts import document_cover, part_covers
 
-__all__ = ["NOT_INDEXABLE", "DocumentStructure", "Section", "detect_structure", "heading_text", "is_heading"]
+__all__ = ["NOT_INDEXABLE", "DocumentStructure", "Section", "detect_structure"]
 
 # ---------------------------------------------------------------- public contract
 
@@ -40,7 +39,7 @@ NOT_INDEXABLE = frozenset({"toc", "references", "boilerplate"})
 # ---------------------------------------------------------------- assembly
 
 
-def _section_kind(stack: tuple[_Entry, ...]) -> str:
+def _section_kind(stack: tuple[OutlineEntry, ...]) -> str:
     if not stack:
         return "front_matter"
     for entry in reversed(stack):
@@ -49,12 +48,14 @@ def _section_kind(stack: tuple[_Entry, ...]) -> str:
     return "part" if stack[-1].kind == "part" else "section"
 
 
-def _site(stack: tuple[_Entry, ...]) -> str | None:
+def _site(stack: tuple[OutlineEntry, ...]) -> str | None:
     return next((e.site for e in reversed(stack) if e.site), None)
 
 
 def _entry_ends(
-    entries: list[_Entry], boundaries: list[tuple[int, tuple[_Entry, ...], str | None]], text_end: int
+    entries: list[OutlineEntry],
+    boundaries: list[tuple[int, tuple[OutlineEntry, ...], str | None]],
+    text_end: int,
 ) -> dict[int, int]:
     """Where each heading's scope closes: the first later boundary whose open stack no longer holds it."""
     ends: dict[int, int] = {}
@@ -67,7 +68,7 @@ def _entry_ends(
     return ends
 
 
-def _parts_from_headings(entries: list[_Entry]) -> list[_Entry]:
+def _parts_from_headings(entries: list[OutlineEntry]) -> list[OutlineEntry]:
     """Profiles, case studies and essays are the parts of a single report; when they are its numbered
     top-level sections, every top-level section is a part (a trailing non-profile one is an annex)."""
     named = [e for e in entries if e.named]
@@ -86,28 +87,28 @@ def detect_structure(text: str, *, title: str | None = None) -> DocumentStructur
     """Split cleaned report text into flat, ordered sections that cover it exactly, each with its heading
     path, kind and site, and find the parts of a bundle (committee-pack papers, numbered profiles,
     essays). Takes text with paragraphs separated by blank lines; never raises on odd input."""
-    paras = _paragraphs(text)
-    toc = _toc_indexes(paras)
-    tail = _boilerplate_tail(paras)
+    paras = split_paragraphs(text)
+    toc = toc_indexes(paras)
+    tail = boilerplate_tail(paras)
     stop = tail if tail is not None else len(paras)
-    doc_cover = _document_cover(paras, toc)
-    covers = _part_covers(paras, toc, doc_cover, stop)
+    doc_cover = document_cover(paras, toc)
+    covers = part_covers(paras, toc, doc_cover, stop)
     is_bundle = len(covers) >= 2
     if not is_bundle:
         covers = []
     skipped = set(doc_cover.members).union(*(c.members for c in covers)) if covers else set(doc_cover.members)
     cover_at = {c.index: c for c in covers}
 
-    walker = _HeadingPass(paras)
-    entries: list[_Entry] = []
-    part_entries: list[_Entry] = []
-    boundaries: list[tuple[int, tuple[_Entry, ...], str | None]] = [(0, (), None)]
+    walker = HeadingPass(paras)
+    entries: list[OutlineEntry] = []
+    part_entries: list[OutlineEntry] = []
+    boundaries: list[tuple[int, tuple[OutlineEntry, ...], str | None]] = [(0, (), None)]
     for i, para in enumerate(paras):
         if i == tail:
             boundaries.append((para.start, tuple(walker.stack), "boilerplate"))
             break
         if i in cover_at:
-            part = _Entry(cover_at[i].title, "part", "part", para.start)
+            part = OutlineEntry(cover_at[i].title, "part", "part", para.start)
             walker.push(part)
             walker.reset_numbering()
             part_entries.append(part)
@@ -127,7 +128,7 @@ def detect_structure(text: str, *, title: str | None = None) -> DocumentStructur
             boundaries.append((para.start, tuple(walker.stack), None))
 
     # Later boundaries at the same offset win (a heading right after a contents block).
-    by_offset: dict[int, tuple[tuple[_Entry, ...], str | None]] = {}
+    by_offset: dict[int, tuple[tuple[OutlineEntry, ...], str | None]] = {}
     for offset, stack, override in boundaries:
         by_offset[offset] = (stack, override)
     offsets = sorted(by_offset)

@@ -12,11 +12,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from ingest.intervention_units import Unit, find_units
+from ingest.interventions.classes import LOCAL, UnitClass, classify_unit
+from ingest.interventions.units import Unit, find_units
 from ingest.outcomes import Outcome, extract_outcomes
-from ingest.passages import paragraph_spans, sentence_spans
 from ingest.structure import Section
-from ingest.unit_classes import LOCAL, UnitClass, classify_unit
+from ingest.text import paragraph_spans, sentence_spans
 from kb.taxonomy import Taxonomy
 from kb.vocabulary import Vocabulary, site_display_name, site_mentions, sites_in
 

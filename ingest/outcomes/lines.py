@@ -6,30 +6,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.outcomes_figures import BULLET_RE, is_section_heading
-from ingest.outcomes_kinds import has_pattern
-from ingest.outcomes_measures import named_place
+from ingest.outcomes.figures import BULLET_RE, is_section_heading
+from ingest.outcomes.measures import named_place
+from ingest.text import STORY_HEADING_RE, STORY_LEAD_RE, is_table_row, split_sentences
 
-_STORY_HEADING_RE = re.compile(
-    r"how it could happen|patient(?:'s|’s)? story|\b\w+(?:'s|’s) story\b|case example|a day in the life|"
-    r"^\s*(?:\d+(?:\.\d+)*\s+)?(?:patient story|story)\b|^\s*imagine\b",
-    re.IGNORECASE,
-)
-# A sentence that announces the stories to follow: "a couple of fictionalised scenarios have been developed".
-_STORY_LEAD_RE = r"^\s*imagine\b|\bfictionali[sz]ed\b|\bhypothetical (?:patient|scenario|case)"
 _ELSEWHERE_HEADING_RE = re.compile(
     r"^\s*(?:experience|evidence|learning|examples?|lessons?) from (?:elsewhere|other (?:areas|sites|places))",
     re.IGNORECASE,
 )
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"'”’)\]]?\s+(?=[A-Z\"“‘'(£\d])")
-# Read only the few characters before a full stop (with pos/endpos, so `\b` still sees the one before them).
-_ABBREVIATION_RE = re.compile(r"\b(?:c|e\.g|i\.e|approx|no|vs|St|Dr|Mr|Mrs|Ms|etc)\.$")
-_LONGEST_ABBREVIATION = len("approx.")
-
-
-def is_table_row(line: str) -> bool:
-    """Whether a line is a table row: an inner tab, or cells joined by " | "."""
-    return "\t" in line.strip("\t ") or line.count(" | ") >= 1
 
 
 def _is_heading(line: str) -> bool:
@@ -63,8 +47,8 @@ def walk_lines(text: str) -> Iterator[Line]:
         stripped = line.strip()
         if not stripped:
             continue
-        if (_STORY_HEADING_RE.search(stripped) and len(stripped.split()) <= 12) or has_pattern(
-            _STORY_LEAD_RE, stripped
+        if (STORY_HEADING_RE.search(stripped) and len(stripped.split()) <= 12) or STORY_LEAD_RE.search(
+            stripped
         ):
             story, lead_in = True, ""
         elif _ELSEWHERE_HEADING_RE.match(stripped):
@@ -89,19 +73,6 @@ def walk_lines(text: str) -> Iterator[Line]:
             lead_in = split_sentences(stripped)[-1][1] if split_sentences(stripped) else stripped
         elif not bullet and not table and re.search(r"[.!?][\"'”’)]?$", stripped):
             lead_in = ""  # a full paragraph ends the list the lead-in introduced
-
-
-def split_sentences(line: str) -> list[tuple[int, str]]:
-    """Sentences of one line with their offsets in it; a bullet or table row is one sentence."""
-    out, pos = [], 0
-    for m in _SENTENCE_END_RE.finditer(line):
-        # "c. 13" and "e.g. The" are abbreviations, not sentence ends.
-        if _ABBREVIATION_RE.search(line, max(0, m.start() + 1 - _LONGEST_ABBREVIATION), m.start() + 1):
-            continue
-        out.append((pos, line[pos : m.start() + 1]))
-        pos = m.end()
-    out.append((pos, line[pos:]))
-    return [(p, s) for p, s in out if s.strip()]
 
 
 _CLAUSE_BREAK_RE = re.compile(

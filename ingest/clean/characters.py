@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 
-from ingest.clean_common import Lines, Log
+from ingest.clean.common import Lines, Log
 
 
 def normalise_whitespace(lines: Lines, log: Log) -> Lines:
@@ -48,6 +48,9 @@ _LOOKALIKES = str.maketrans(
 _HAS_LOOKALIKE_RE = re.compile("[" + "".join(chr(c) for c in _LOOKALIKES) + "]")
 _ENTITY_RE = re.compile(r"&(#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _DROP_CAP_RE = re.compile(r"^([A-Z][a-z])\t([a-z]+\b)")
+# A numeric entity with a closing brace misplaced into it ("&#}x27;" for "}&#x27;"): the converter wrote the
+# brace of the marker before it one character late.
+_BRACED_ENTITY_RE = re.compile(r"&#\}(x[0-9a-fA-F]{1,6}|\d{1,6});")
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -86,8 +89,7 @@ def normalise_unicode(lines: Lines, log: Log) -> Lines:
     out = []
     for line in lines:
         line = line.translate(_QUOTES).replace("…", "...")
-        # "&#}x27;" is "^{†}" + "&#x27;" with the brace misplaced by the converter (seed 002 L221).
-        line = line.replace("&#}x27;", "}'")
+        line = _BRACED_ENTITY_RE.sub(lambda m: "}&#" + m.group(1) + ";", line)
         line = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), line)
         if _HAS_LOOKALIKE_RE.search(line):
             line = _WORD_RE.sub(_fix_lookalikes, line)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.structure_headings import _strip_markup, is_heading
+from ingest.structure.headings import is_heading, strip_heading_markup
 
-_CONTENTS_RE = re.compile(r"^(?:table of\s+)?contents:?$", re.I)
+CONTENTS_RE = re.compile(r"^(?:table of\s+)?contents:?$", re.I)
 # A dot leader is tried only where a run of dots starts, so a long run is read once (linear time).
 _TOC_ENTRY_RE = re.compile(r"(?:\t|(?<!\.)\.{2,}+\s*+)\d{1,3}\s*$|^\s*\d{1,3}\t\S|bookmark not defined")
 _TOC_LOOSE_RE = re.compile(r"\s\d{1,3}$")
@@ -19,7 +19,7 @@ _BOILERPLATE_RE = re.compile(
 
 
 @dataclass
-class _Para:
+class Para:
     start: int
     end: int
     text: str
@@ -33,9 +33,9 @@ class _Para:
         return len(self.lines) == 1
 
 
-def _paragraphs(text: str) -> list[_Para]:
+def split_paragraphs(text: str) -> list[Para]:
     """Maximal runs of non-blank lines; whitespace-only lines count as blank."""
-    paras: list[_Para] = []
+    paras: list[Para] = []
     offset, block_start, block_end = 0, None, 0
     for line in text.splitlines(keepends=True):
         if line.strip():
@@ -43,22 +43,22 @@ def _paragraphs(text: str) -> list[_Para]:
                 block_start = offset
             block_end = offset + len(line.rstrip("\r\n"))
         elif block_start is not None:
-            paras.append(_Para(block_start, block_end, text[block_start:block_end]))
+            paras.append(Para(block_start, block_end, text[block_start:block_end]))
             block_start = None
         offset += len(line)
     if block_start is not None:
-        paras.append(_Para(block_start, block_end, text[block_start:block_end]))
+        paras.append(Para(block_start, block_end, text[block_start:block_end]))
     return paras
 
 
-def _is_list_item(para: _Para) -> bool:
+def is_list_item(para: Para) -> bool:
     return para.text.lstrip().startswith(("- ", "• ", "· "))
 
 
 # ---------------------------------------------------------------- regions that are not body text
 
 
-def _toc_like(para: _Para, *, loose: bool) -> bool:
+def _toc_like(para: Para, *, loose: bool) -> bool:
     lines = para.lines
     strict = sum(bool(_TOC_ENTRY_RE.search(line)) for line in lines)
     if strict and strict * 2 >= len(lines):
@@ -66,12 +66,12 @@ def _toc_like(para: _Para, *, loose: bool) -> bool:
     return loose and para.single and bool(_TOC_LOOSE_RE.search(para.text.strip())) and len(para.text) < 120
 
 
-def _toc_indexes(paras: list[_Para]) -> set[int]:
+def toc_indexes(paras: list[Para]) -> set[int]:
     """Contents blocks: a "Contents" heading and the entries after it, or a run of page-numbered entries."""
     toc: set[int] = set()
     i = 0
     while i < len(paras):
-        if paras[i].single and _CONTENTS_RE.match(_strip_markup(paras[i].text)):
+        if paras[i].single and CONTENTS_RE.match(strip_heading_markup(paras[i].text)):
             j = i + 1
             while j < len(paras) and _toc_like(paras[j], loose=True):
                 j += 1
@@ -88,7 +88,7 @@ def _toc_indexes(paras: list[_Para]) -> set[int]:
     return toc
 
 
-def _boilerplate_tail(paras: list[_Para]) -> int | None:
+def boilerplate_tail(paras: list[Para]) -> int | None:
     """Where a publisher's closing block (mission statement, ISBN, ©) begins, if the text ends in one."""
     first_candidate = int(len(paras) * 0.8)
     for i in range(first_candidate, len(paras)):
@@ -97,7 +97,7 @@ def _boilerplate_tail(paras: list[_Para]) -> int | None:
             while start - 1 > first_candidate and start - i < 8:
                 prev = paras[start - 1]
                 about_us = re.search(r"\b(?:we|our|us)\b|charity|foundation", prev.text, re.I)
-                if _is_list_item(prev) or not (about_us or is_heading(prev.text)):
+                if is_list_item(prev) or not (about_us or is_heading(prev.text)):
                     break
                 start -= 1
             return start

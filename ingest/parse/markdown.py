@@ -9,8 +9,8 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ingest.parse_common import Block, ParsedFile, ParseError, collapse, join_blocks, json_safe, no_text
-from ingest.parse_text import decode_text
+from ingest.parse.common import Block, ParsedFile, ParseError, collapse, join_blocks, json_safe, no_text
+from ingest.parse.plain_text import decode_text
 
 __all__ = ["parse_md"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.clean_common import Lines, Log, is_table_row
+from ingest.clean.common import Lines, Log, is_tab_row
 
 # Linear time on any line: an address may only start where a run of local-part characters starts (the
 # lookbehind), and no part gives characters back (possessive), so a long run with no "@" is read once.
@@ -33,8 +33,8 @@ def extract_contacts(lines: Lines, log: Log) -> Lines:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if not line or is_table_row(line) or not _is_contact_line(line):
-            if line and _EMAIL_RE.search(line) and not is_table_row(line):
+        if not line or is_tab_row(line) or not _is_contact_line(line):
+            if line and _EMAIL_RE.search(line) and not is_tab_row(line):
                 log.contacts.extend(m.group() for m in _EMAIL_RE.finditer(line))
                 line = _INLINE_EMAIL_RE.sub("", line)
             out.append(line)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.clean_characters import (
+from ingest.clean.characters import (
     fix_field_code_residue,
     normalise_unicode,
     normalise_whitespace,
     strip_citation_markers,
 )
-from ingest.clean_common import HEADING_WORDS, Lines, Log, Rule
-from ingest.clean_contacts import extract_contacts
-from ingest.clean_furniture import (
+from ingest.clean.common import Lines, Log, Rule
+from ingest.clean.contacts import extract_contacts
+from ingest.clean.furniture import (
     drop_boilerplate,
     drop_contents_pages,
     drop_form_residue,
@@ -22,16 +22,16 @@ from ingest.clean_furniture import (
     drop_repeated_lines,
     strip_page_numbers,
 )
-from ingest.clean_paragraphs import (
+from ingest.clean.paragraphs import (
     drop_number_only_paragraphs,
     join_broken_paragraphs,
     join_wrapped_lines,
     normalise_bullets,
     repair_broken_tokens,
 )
-from ingest.clean_tables import convert_tables, strip_markup
+from ingest.clean.tables import convert_tables, strip_markup
 
-__all__ = ["HEADING_WORDS", "RULES", "CleanedText", "Lines", "Rule", "clean_text"]
+__all__ = ["RULES", "CleanedText", "Lines", "Rule", "clean_text"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class CleanedText:
     dropped: list[tuple[str, str]]  # (rule_name, original_text) for every line or fragment removed
 
 
-# The rules live in the clean_* modules, grouped by the damage they repair; order matters here.
+# The rules live in the modules of this package, grouped by the damage they repair; order matters here.
 RULES: tuple[Rule, ...] = (
     normalise_whitespace,
     drop_contents_pages,

@@ -6,7 +6,7 @@ import threading
 
 import pypdfium2 as pdfium
 
-from ingest.parse_common import ParsedFile, ParseError, collapse
+from ingest.parse.common import ParsedFile, ParseError, collapse
 
 __all__ = ["parse_pdf"]
 

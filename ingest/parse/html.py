@@ -6,8 +6,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ingest.parse_common import Block, ParsedFile, ParseError, collapse, join_blocks, no_text
-from ingest.parse_text import decode_text
+from ingest.parse.common import Block, ParsedFile, ParseError, collapse, join_blocks, no_text
+from ingest.parse.plain_text import decode_text
 
 __all__ = ["parse_html"]
 

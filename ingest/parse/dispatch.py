@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
-from ingest.parse_common import ParsedFile, ParseError, human_size, refuse_non_prose
-from ingest.parse_docx import parse_docx
-from ingest.parse_html import parse_html
-from ingest.parse_markdown import parse_md
-from ingest.parse_pdf import parse_pdf
-from ingest.parse_text import parse_txt
+from ingest.parse.common import ParsedFile, ParseError, human_size, refuse_non_prose
+from ingest.parse.docx import parse_docx
+from ingest.parse.html import parse_html
+from ingest.parse.markdown import parse_md
+from ingest.parse.pdf import parse_pdf
+from ingest.parse.plain_text import parse_txt
 
 __all__ = ["SUPPORTED_SUFFIXES", "ParseError", "ParsedFile", "parse_bytes", "parse_file"]
 

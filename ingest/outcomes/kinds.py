@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.text import STORY_SENTENCE_RE
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -29,17 +31,11 @@ def has_pattern(pattern: str, text: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-_STORY_CUES = (
-    r"\b(?:Mrs?|Ms|Miss)\.?\s+[A-Z]\b|\b\d+[- ]years?[- ]old\b|"
-    r"\bimagine\b|how it could happen|case example|patient story|\bmid-\d0s\b|\bfictionali[sz]ed\b|\bhypothetical\b"
-)
-
-
 def illustrative_story(ev: Evidence) -> Verdict:
     """Persona and patient stories illustrate a model; their numbers are never results."""
     if ev.story or (ev.section_kind or "").lower() in {"illustrative", "story", "persona", "vignette"}:
         return ("illustrative", 0.9)
-    return ("illustrative", 0.85) if has_pattern(_STORY_CUES, ev.sentence) else None
+    return ("illustrative", 0.85) if STORY_SENTENCE_RE.search(ev.sentence) else None
 
 
 _TARGET_CUES = (

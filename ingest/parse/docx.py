@@ -9,7 +9,7 @@ from typing import Any
 import docx
 from docx.table import Table
 
-from ingest.parse_common import (
+from ingest.parse.common import (
     Block,
     ParsedFile,
     ParseError,

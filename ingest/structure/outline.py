@@ -5,22 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.structure_headings import (
-    _DOTTED_RE,
-    _LIST_NUMBER_RE,
-    _NUMBERED_RE,
-    _PROFILE_OPENERS,
-    _container_of,
-    _label_rank,
-    _looks_like_heading,
-    _top_heading,
+from ingest.structure.headings import (
+    DOTTED_RE,
+    LIST_NUMBER_RE,
+    NUMBERED_RE,
+    PROFILE_OPENERS,
+    container_of,
     heading_text,
+    label_rank,
+    looks_like_heading,
+    top_heading,
 )
-from ingest.structure_paragraphs import _Para
+from ingest.structure.paragraphs import Para
 
 
 @dataclass(eq=False)
-class _Entry:
+class OutlineEntry:
     title: str
     type: str  # part | top | softtop | numbered | group | container | plain | label
     kind: str = "section"
@@ -31,11 +31,11 @@ class _Entry:
 
 
 @dataclass
-class _HeadingPass:
+class HeadingPass:
     """Walks the body paragraphs once, classifying headings and keeping the open heading stack."""
 
-    paras: list[_Para]
-    stack: list[_Entry] = field(default_factory=list)
+    paras: list[Para]
+    stack: list[OutlineEntry] = field(default_factory=list)
     last_top: int = 0
     current_top: int | None = None
     last_dotted: int = 0
@@ -51,15 +51,15 @@ class _HeadingPass:
 
     def _opens_profile(self, i: int) -> bool:
         following = self._text(i + 1)
-        return following is not None and following.rstrip(":").lower() in _PROFILE_OPENERS
+        return following is not None and following.rstrip(":").lower() in PROFILE_OPENERS
 
     def _next_is_container(self, i: int) -> bool:
         following = self._text(i + 1)
         if following is None:
             return False
-        dotted = _DOTTED_RE.match(following)
+        dotted = DOTTED_RE.match(following)
         return bool(
-            _container_of(following)
+            container_of(following)
             or (dotted and int(dotted["num"]) == self.last_dotted + 1)
             or re.match(r"^lesson\s+\d", following, re.I)
             or self._opens_profile(i + 1)
@@ -80,48 +80,48 @@ class _HeadingPass:
 
     def _accept_dotted(self, i: int, number: int, title: str) -> bool:
         """ "1. Title" is a list item unless it stands alone and continues the heading sequence."""
-        if self.numbering == "plain" or not _looks_like_heading(title):
+        if self.numbering == "plain" or not looks_like_heading(title):
             return False
         if number != self.last_dotted + 1 and not self._opens_profile(i):
             return False
         for neighbour in (i - 1, i + 1):
-            if 0 <= neighbour < len(self.paras) and _LIST_NUMBER_RE.match(self.paras[neighbour].text):
+            if 0 <= neighbour < len(self.paras) and LIST_NUMBER_RE.match(self.paras[neighbour].text):
                 return False
         self.last_dotted, self.numbering = number, "dotted"
         return True
 
-    def classify(self, i: int) -> _Entry | None:
+    def classify(self, i: int) -> OutlineEntry | None:
         text = self._text(i)
         if text is None:
             return None
         start = self.paras[i].start
-        rank = _label_rank(text)
+        rank = label_rank(text)
         if rank is not None and len(text) <= 200:
             if re.match(r"^box\s", text, re.I):
-                return _Entry(text, "plain", "case_study", start)
+                return OutlineEntry(text, "plain", "case_study", start)
             if re.match(r"^lesson\s", text, re.I):
-                return _Entry(text, "container", "section", start)
-            return _Entry(text, "label", "section", start, depth=rank)
-        if numbered := _NUMBERED_RE.match(text):
-            if not _looks_like_heading(text) or not self._accept_number(numbered["num"]):
+                return OutlineEntry(text, "container", "section", start)
+            return OutlineEntry(text, "label", "section", start, depth=rank)
+        if numbered := NUMBERED_RE.match(text):
+            if not looks_like_heading(text) or not self._accept_number(numbered["num"]):
                 return None
-            entry = _Entry(text, "numbered", "section", start, depth=numbered["num"].count(".") + 1)
+            entry = OutlineEntry(text, "numbered", "section", start, depth=numbered["num"].count(".") + 1)
             return self._typed(entry, i, numbered["title"])
-        if dotted := _DOTTED_RE.match(text):
+        if dotted := DOTTED_RE.match(text):
             if not self._accept_dotted(i, int(dotted["num"]), dotted["title"]):
                 return None
-            return self._typed(_Entry(text, "container", "section", start), i, dotted["title"])
-        if not _looks_like_heading(text):
+            return self._typed(OutlineEntry(text, "container", "section", start), i, dotted["title"])
+        if not looks_like_heading(text):
             return None
-        if top := _top_heading(text):
-            return _Entry(text, top[1], top[0], start)
-        entry = self._typed(_Entry(text, "plain", "section", start), i, text)
+        if top := top_heading(text):
+            return OutlineEntry(text, top[1], top[0], start)
+        entry = self._typed(OutlineEntry(text, "plain", "section", start), i, text)
         if entry.type == "plain" and self._next_is_container(i):
             entry.type = "group"
         return entry
 
-    def _typed(self, entry: _Entry, i: int, bare_title: str) -> _Entry:
-        container = _container_of(entry.title)
+    def _typed(self, entry: OutlineEntry, i: int, bare_title: str) -> OutlineEntry:
+        container = container_of(entry.title)
         if container is None and self._opens_profile(i):
             container = ("profile", bare_title)
         if container is not None:
@@ -131,7 +131,7 @@ class _HeadingPass:
                 entry.type = "container"
         return entry
 
-    def push(self, entry: _Entry) -> None:
+    def push(self, entry: OutlineEntry) -> None:
         stack = self.stack
         if entry.type == "part":
             stack[:] = [entry]

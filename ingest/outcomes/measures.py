@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.outcomes_figures import MONTH
-from ingest.outcomes_kinds import ACTIVITY_NOUNS, has_pattern
+from ingest.outcomes.figures import MONTH
+from ingest.outcomes.kinds import ACTIVITY_NOUNS, has_pattern
 
 _MEASURES: list[tuple[str, str]] = [
     (

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.passages import paragraph_spans
 from ingest.structure import Section
+from ingest.text import STORY_HEADING_RE, paragraph_spans
 
 MIN_BULLET_CHARS = 70
 MIN_SECTION_CHARS = 300
@@ -42,9 +42,6 @@ DOING = re.compile(
     r"use[sd]?|built|invest|evaluat|operat|test|trial|roll|open|appoint|employ|host|agree|sign|transfer|"
     r"co-design|engag|co-?ordinat|manag|assess|review|stratif|shar|link|connect|enabl|bring|brought)",
     re.I,
-)
-STORY = re.compile(
-    r"how it could happen|patient story|\w+'s story|case example|imagine|persona|scenario", re.I
 )
 NUMBER_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", re.I)
 
@@ -123,7 +120,7 @@ def one_scheme_unit(text: str, sections: list[Section], *, title: str) -> Unit |
         not headings and _bullet_count(text, body) >= 3
     ):  # an unheaded list of substantial items: several schemes
         return None
-    if any(STORY.search(part) for s in body for part in s.path):
+    if any(STORY_HEADING_RE.search(part) for s in body for part in s.path):
         return None
     if end - start < MIN_SECTION_CHARS or GENERIC_QUESTIONS.search(clean_title(title)):
         return None  # a note too short to describe a scheme, or minutes, a foreword, a glossary…
@@ -214,7 +211,7 @@ def _section_units(text: str, section: Section) -> list[Unit]:
     section itself when it is a short account, or each substantial paragraph of a long essay-like one.
     An illustrative story ("How it could happen", a patient's story) is never an intervention."""
     heading = section.path[-1] if section.path else ""
-    if any(STORY.search(part) for part in section.path):
+    if any(STORY_HEADING_RE.search(part) for part in section.path):
         return []
     generic = bool(GENERIC_QUESTIONS.search(heading) or OVERVIEW_HEADINGS.search(heading))
     question = heading.rstrip().endswith("?")  # a profile's question: its list items are the interventions

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.clean_common import TERMINAL_RE, Lines, Log, is_table_row
+from ingest.clean.common import TERMINAL_RE, Lines, Log, is_tab_row
+from ingest.text import is_table_row
 
 _BULLET_START_RE = re.compile(r"^\s*(?:[-•▪◦●■►‣∙*–—])\s")
 
@@ -21,7 +22,7 @@ def join_wrapped_lines(lines: Lines, log: Log) -> Lines:
         is_continuation = (
             line[:1] == " " and line.strip() and not _BULLET_START_RE.match(line) and out and out[-1]
         )
-        if is_continuation and not is_table_row(out[-1]):
+        if is_continuation and not is_tab_row(out[-1]):
             out[-1] = f"{out[-1].rstrip()} {line.strip()}"
             continue
         out.append(line)
@@ -40,7 +41,7 @@ def normalise_bullets(lines: Lines, log: Log) -> Lines:
     """Every list item starts "- "; a numbered paragraph ("- 1.13.") keeps its number, loses the dash."""
     out = []
     for line in lines:
-        if _BULLET_GLYPH_RE.match(line) and not is_table_row(line):
+        if _BULLET_GLYPH_RE.match(line) and not is_table_row(line):  # tables are " | " rows by now
             line = _BULLET_GLYPH_RE.sub("- ", line, count=1)
         line = _PARA_NUMBER_BULLET_RE.sub(r"\1 ", line)
         out.append(line)
@@ -54,7 +55,7 @@ def _is_heading_like(line: str) -> bool:
 
 
 def _continues(previous: str, following: str, gap: bool) -> bool:
-    if TERMINAL_RE.search(previous) or " | " in previous or " | " in following:
+    if TERMINAL_RE.search(previous) or is_table_row(previous) or is_table_row(following):
         return False
     if following.startswith(("www.", "http")) or _is_heading_like(previous):
         return False

@@ -6,10 +6,11 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from ingest.outcomes_figures import FIGURE_RE, MAGNITUDE, NUM, figure_text, skip_reason, span_skips
-from ingest.outcomes_kinds import Evidence, decide_kind, has_pattern
-from ingest.outcomes_lines import Line, clause_around, is_table_row, split_sentences, walk_lines
-from ingest.outcomes_measures import direction_for, is_second_hand, measure_for, period_for
+from ingest.outcomes.figures import FIGURE_RE, MAGNITUDE, NUM, figure_text, skip_reason, span_skips
+from ingest.outcomes.kinds import Evidence, decide_kind, has_pattern
+from ingest.outcomes.lines import Line, clause_around, walk_lines
+from ingest.outcomes.measures import direction_for, is_second_hand, measure_for, period_for
+from ingest.text import is_table_row, split_sentences
 
 __all__ = ["Outcome", "classify_sentence", "extract_outcomes"]
 

@@ -6,7 +6,8 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from ingest.clean_common import HEADING_WORDS, TERMINAL_RE, Lines, Log, is_table_row
+from ingest.clean.common import TERMINAL_RE, Lines, Log, is_tab_row
+from ingest.text import sentence_spans
 
 _CONTENTS_HEADING_RE = re.compile(r"^(table of )?contents[.\s]*$", re.IGNORECASE)
 _PAGE_CELL_RE = re.compile(r"^\d{1,3}$")
@@ -47,14 +48,37 @@ def drop_contents_pages(lines: Lines, log: Log) -> Lines:
     return out
 
 
-_COUNCIL_FOOTER_RE = re.compile(
-    r"^(Visit \S+ for councillor information.*|Catch up with latest .* on twitter @\w+)$", re.IGNORECASE
+# A signpost sends the reader to a website or an account and says nothing else: "Visit example.gov.uk for
+# councillor information and email alerts", "Catch up with the latest news on twitter @Example". Every sentence
+# of the line must open with such a call and name an address or a handle, and carry no figure of its own.
+_SIGNPOST_CALL_RE = re.compile(
+    r"^(?:visit|catch up|follow|find out more|read more|see more|keep up to date|keep in touch|sign up|"
+    r"subscribe|go to|watch|join (?:us|the conversation))\b",
+    re.IGNORECASE,
 )
+_WEB_ADDRESS_RE = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:gov|nhs|org|co|com|net|ac)(?:\.uk)?(?:/\S*)?|(?<![\w@])@\w+"
+)
+# A signpost is a line or two; the bound also keeps the address pattern to linear time on any line.
+_MAX_SIGNPOST_CHARS = 400
 _HANDLES_ONLY_RE = re.compile(r"^(?:\[?@\w+\]?(?:\([^)]*\))?[\s,]*)+$")
 _SOCIAL_RE = re.compile(r"^(?:[-•]\s*)?(?:follow us|twitter)\s*:", re.IGNORECASE)
 _HASHTAGS_ONLY_RE = re.compile(r"^(?:#\w+\s*)+$")
 _COPYRIGHT_RE = re.compile(r"^(ISBN\b|©|\(c\) \d{4}|Copyright\b)|Registered charity number", re.IGNORECASE)
 _WEBCAST_RE = re.compile(r"webcast", re.IGNORECASE)
+
+
+def _is_signpost(line: str) -> bool:
+    """A line whose every sentence only sends the reader to a web address or a social account."""
+    if not line or len(line) > _MAX_SIGNPOST_CHARS:
+        return False
+    sentences = [line[s:e] for s, e in sentence_spans(line)]
+    return bool(sentences) and all(
+        _SIGNPOST_CALL_RE.match(sentence)
+        and _WEB_ADDRESS_RE.search(sentence)
+        and not re.search(r"\d", _WEB_ADDRESS_RE.sub("", sentence))
+        for sentence in sentences
+    )
 
 
 def _is_short_heading(line: str) -> bool:
@@ -83,7 +107,8 @@ def _drop_webcast_notice(lines: Lines, log: Log) -> Lines:
 
 
 def drop_boilerplate(lines: Lines, log: Log) -> Lines:
-    """Drop council footers, "Follow us:" social lines, hashtags, webcast notices and ISBN/© lines."""
+    """Drop signposts to a website or account, "Follow us:" social lines, hashtags, webcast notices and ISBN/©
+    lines."""
     out: Lines = []
     previous_social = False
     for line in lines:
@@ -93,8 +118,8 @@ def drop_boilerplate(lines: Lines, log: Log) -> Lines:
         )
         if social:
             log.drop("drop_boilerplate:social", line)
-        elif _COUNCIL_FOOTER_RE.match(stripped):
-            log.drop("drop_boilerplate:council_footer", line)
+        elif _is_signpost(stripped):
+            log.drop("drop_boilerplate:signpost", line)
         elif _HASHTAGS_ONLY_RE.match(stripped):
             log.drop("drop_boilerplate:hashtag", line)
         elif _COPYRIGHT_RE.search(stripped):
@@ -106,7 +131,7 @@ def drop_boilerplate(lines: Lines, log: Log) -> Lines:
 
 
 def _looks_like_running_header(line: str) -> bool:
-    if is_table_row(line) or line.lstrip().startswith(("-", "•")) or line.strip().upper() in HEADING_WORDS:
+    if is_tab_row(line) or line.lstrip().startswith(("-", "•")):
         return False
     # A repeated short title-like line is a heading ("Population characteristics"); a repeated
     # sentence, URL or page label is page furniture.
@@ -309,17 +334,25 @@ _MONTHS = frozenset(
 )
 
 
-def _never_a_page_stamp(rest: str) -> bool:
-    # Section headings in seed 004: "3 Case study: ...", "1 Barnsley Pioneer Programme – Profile".
-    return rest.startswith("Case study") or "Pioneer Programme" in rest
+# A numbered heading of a part of the document: its label opens it ("3 Case study: Barnsley – …", "Annex B:
+# …", "Part 2 – …") or closes it ("1 Barnsley Pioneer Programme – Profile"). Its number is the part's,
+# never a page stamp.
+_PART_LABEL = r"(?:case stud(?:y|ies)|profile|annex|appendix|chapter|part|section|box|story)"
+_PART_HEADING_RE = re.compile(
+    rf"^{_PART_LABEL}(?:\s+[\w.]{{1,4}})?\s*(?::|\s[–-]\s)|\s[–-]\s+{_PART_LABEL}$", re.IGNORECASE
+)
+# A label heading in capitals standing alone on its line: "AIM", "OUTLINE", "PARTNERS".
+_LABEL_HEADING_RE = re.compile(r"^[A-Z]{3,}$")
 
 
 def _is_glued_page_stamp(number: int, first_word: str, rest: str, last_page: int | None) -> bool:
-    if _never_a_page_stamp(rest):
+    if _PART_HEADING_RE.search(rest):
         return False
-    if first_word in HEADING_WORDS:
-        return last_page is None or number > last_page
     in_sequence = last_page is not None and last_page < number <= last_page + _MAX_PAGE_GAP
+    if _LABEL_HEADING_RE.match(rest.strip()):
+        # "30 AIM" after page 29 is a stamp on a label heading; "3 MINUTES" on an agenda, before any page
+        # number, is the item's own number.
+        return in_sequence
     counted = first_word in _COUNTED_NOUNS or first_word in _MONTHS or first_word.isupper()
     return in_sequence and first_word[:1].isupper() and first_word.isalpha() and not counted
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
-from ingest.parse_common import ParsedFile, ParseError
+from ingest.parse.common import ParsedFile, ParseError
 
 __all__ = ["decode_text", "parse_txt"]
 

@@ -23,9 +23,11 @@ Lines = list[str]
 Rule = Callable[[Lines, Log], Lines]
 
 TERMINAL_RE = re.compile(r"[.!?:;][\"')\]]*$")
-# Words the seed brochures use as fixed profile headings; a page stamp glued to one is not a figure.
-HEADING_WORDS = frozenset({"AIM", "AIMS", "OUTLINE", "PARTNERS", "POPULATION", "CONTACT"})
 
 
-def is_table_row(line: str) -> bool:
+def is_tab_row(line: str) -> bool:
+    """Whether a raw converted line is a flattened table row: the parsers join a row's cells with tabs, and a
+    merged cell leaves the first one empty (a leading tab). `convert_tables` turns each into a " | " row, which
+    every later stage reads with `ingest.text.is_table_row`; a raw " | " line is left alone until then, since
+    before conversion it is as often a running footer ("Report title | Page 3") as a table."""
     return "\t" in line

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.interventions import CARE_MODEL_OF_SITE_TYPE, InterventionDraft, Span, spans_of
-from ingest.passages import paragraph_spans
+from ingest.interventions.records import CARE_MODEL_OF_SITE_TYPE, InterventionDraft, Span, spans_of
+from ingest.text import paragraph_spans
 from kb.taxonomy import Taxonomy
 from kb.vocabulary import Vocabulary, sites_in
 

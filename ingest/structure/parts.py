@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.structure_headings import (
-    _HONORIFIC_RE,
-    _METADATA_RE,
-    _NUMBERED_RE,
-    _URL_RE,
-    _label_rank,
-    _strip_markup,
-    _top_heading,
+from ingest.structure.headings import (
+    HONORIFIC_RE,
+    METADATA_RE,
+    NUMBERED_RE,
+    URL_RE,
     heading_text,
     is_heading,
+    label_rank,
+    strip_heading_markup,
+    top_heading,
 )
-from ingest.structure_paragraphs import _CONTENTS_RE, _is_list_item, _Para
+from ingest.structure.paragraphs import CONTENTS_RE, Para, is_list_item
+from ingest.text import is_table_row
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -38,42 +39,42 @@ _RUNNING_HEADER_RE = re.compile(r"\blast updated\b|^version\s+\d|^draft\b", re.I
 
 
 def _is_date_line(line: str) -> bool:
-    text = _strip_markup(line)
+    text = strip_heading_markup(line)
     if re.match(r"^date\s*:", text, re.I):
         return True
     first_cell = re.split(r"\t| \| ", line.strip())[0].strip()
     return bool(_DATE_RE.match(text) or _DATE_RE.match(first_cell))
 
 
-def _is_cover_terminator(para: _Para) -> bool:
+def _is_cover_terminator(para: Para) -> bool:
     """A date, author or contents line: what follows a title on a cover page."""
-    first = _strip_markup(para.lines[0])
-    if para.single and _CONTENTS_RE.match(first):
+    first = strip_heading_markup(para.lines[0])
+    if para.single and CONTENTS_RE.match(first):
         return True
-    return any(_is_date_line(line) or _AUTHOR_RE.match(_strip_markup(line)) for line in para.lines[:3])
+    return any(_is_date_line(line) or _AUTHOR_RE.match(strip_heading_markup(line)) for line in para.lines[:3])
 
 
-def _is_title_like(para: _Para) -> bool:
+def _is_title_like(para: Para) -> bool:
     lines = para.lines
-    if len(lines) > 4 or _is_list_item(para) or _is_cover_terminator(para):
+    if len(lines) > 4 or is_list_item(para) or _is_cover_terminator(para):
         return False
-    text = " ".join(_strip_markup(line) for line in lines)
-    if any(len(line.strip()) > 120 for line in lines) or "\t" in para.text or " | " in text:
+    text = " ".join(strip_heading_markup(line) for line in lines)
+    if any(len(line.strip()) > 120 for line in lines) or is_table_row(para.text) or is_table_row(text):
         return False
-    if not text or _URL_RE.search(text) or text[0].islower() or _METADATA_RE.match(text):
+    if not text or URL_RE.search(text) or text[0].islower() or METADATA_RE.match(text):
         return False
-    if _RUNNING_HEADER_RE.search(text) or _IMAGE_DESCRIPTION_RE.match(text) or _HONORIFIC_RE.match(text):
+    if _RUNNING_HEADER_RE.search(text) or _IMAGE_DESCRIPTION_RE.match(text) or HONORIFIC_RE.match(text):
         return False
     return not text.endswith(".") or len(text) <= 100
 
 
-def _is_cover_residue(para: _Para) -> bool:
+def _is_cover_residue(para: Para) -> bool:
     """Branding, logos, image descriptions and running headers that sit on a cover before its title."""
     text = para.text.strip()
     if _IMAGE_DESCRIPTION_RE.match(text) or _RUNNING_HEADER_RE.search(text):
         return True
     lines = para.lines
-    if all(_URL_RE.search(line) or line.strip().startswith("#") for line in lines):
+    if all(URL_RE.search(line) or line.strip().startswith("#") for line in lines):
         return True
     return len(lines) >= 3 and all(
         len(line.split()) <= 4 and line.strip()[-1] not in ".,;:" for line in lines
@@ -83,11 +84,11 @@ def _is_cover_residue(para: _Para) -> bool:
 _CONTINUES_RE = re.compile(r"\b(?:the|for|of|and|in|to|a|an|on|with)$|[&,–-]$", re.I)
 
 
-def _title_of(paras: list[_Para], *, limit: int = 2) -> str:
+def _title_of(paras: list[Para], *, limit: int = 2) -> str:
     """A cover title from its paragraphs: wrapped pieces rejoin, and at most a title and subtitle are kept."""
     pieces: list[str] = []
     for para in paras:
-        text = " ".join(_strip_markup(line) for line in para.lines)
+        text = " ".join(strip_heading_markup(line) for line in para.lines)
         if pieces and (_CONTINUES_RE.search(pieces[-1]) or text[:1] in "&(" or text[:1].islower()):
             pieces[-1] += " " + text
         else:
@@ -108,24 +109,24 @@ class _Cover:
     title: str
 
 
-def _followed_by_cover(paras: list[_Para], i: int, toc: set[int]) -> bool:
+def _followed_by_cover(paras: list[Para], i: int, toc: set[int]) -> bool:
     following = i + 1
     if following >= len(paras) or following in toc:
         return True
     return _is_title_like(paras[following]) or _is_cover_terminator(paras[following])
 
 
-def _document_cover(paras: list[_Para], toc: set[int]) -> _Cover:
+def document_cover(paras: list[Para], toc: set[int]) -> _Cover:
     """The title page: leading title-like paragraphs, then dates, authors and names up to the body."""
     i = 0
     members: set[int] = set()
     while i < len(paras) and _is_cover_residue(paras[i]) and i < 3:
         members.add(i)
         i += 1
-    titles: list[_Para] = []
+    titles: list[Para] = []
     while i < len(paras) and i not in toc and len(titles) < 3 and _is_title_like(paras[i]):
         text = heading_text(paras[i].text)
-        if titles and (_NUMBERED_RE.match(text) or _top_heading(text) or _label_rank(text) is not None):
+        if titles and (NUMBERED_RE.match(text) or top_heading(text) or label_rank(text) is not None):
             break
         if titles and not _followed_by_cover(paras, i, toc):
             break  # a heading over body text, not a subtitle
@@ -154,13 +155,13 @@ _FRONT_KEYWORD_RE = re.compile(
 )
 
 
-def _cover_title_start(paras: list[_Para], i: int, floor: int, taken: set[int]) -> int:
+def _cover_title_start(paras: list[Para], i: int, floor: int, taken: set[int]) -> int:
     """Walk back from a cover terminator over the title paragraphs (a cleaned title may be split over
     several); a lone word such as a signature ("CHAIRMAN") ends the previous paper, not this title."""
     j = i
     while j - 1 > floor and i - (j - 1) <= 5 and j - 1 not in taken and _is_title_like(paras[j - 1]):
         previous = heading_text(paras[j - 1].text)
-        if _NUMBERED_RE.match(previous) or (
+        if NUMBERED_RE.match(previous) or (
             j < i and len(previous.split()) == 1 and not previous.endswith(":")
         ):
             break
@@ -168,7 +169,7 @@ def _cover_title_start(paras: list[_Para], i: int, floor: int, taken: set[int]) 
     return j
 
 
-def _snap_back_over_residue(paras: list[_Para], start: int, floor: int, taken: set[int]) -> int:
+def _snap_back_over_residue(paras: list[Para], start: int, floor: int, taken: set[int]) -> int:
     """Branding, logos and running headers just above a title belong to that paper's cover."""
     for _ in range(3):
         previous = start - 1
@@ -187,7 +188,7 @@ def _snap_back_over_residue(paras: list[_Para], start: int, floor: int, taken: s
     return start
 
 
-def _part_covers(paras: list[_Para], toc: set[int], doc: _Cover, stop: int) -> list[_Cover]:
+def part_covers(paras: list[Para], toc: set[int], doc: _Cover, stop: int) -> list[_Cover]:
     """Cover pages of papers bound into a bundle: a title followed by a date, author or contents line (or
     by a foreword after a title and subtitle), or the document's own masthead repeating."""
     covers: list[_Cover] = []
@@ -195,7 +196,7 @@ def _part_covers(paras: list[_Para], toc: set[int], doc: _Cover, stop: int) -> l
     floor = max(doc.members, default=-1) + 1
     for i in range(floor + 1, stop):
         para = paras[i]
-        if i in taken or (i in toc and not _CONTENTS_RE.match(_strip_markup(para.text))):
+        if i in taken or (i in toc and not CONTENTS_RE.match(strip_heading_markup(para.text))):
             continue
         front_keyword = para.single and bool(_FRONT_KEYWORD_RE.match(heading_text(para.text)))
         if not (_is_cover_terminator(para) or front_keyword):
@@ -215,13 +216,13 @@ def _part_covers(paras: list[_Para], toc: set[int], doc: _Cover, stop: int) -> l
     return _merge_close_covers(sorted(covers, key=lambda c: c.index), paras)
 
 
-def _masthead_repeats(paras: list[_Para], doc: _Cover, taken: set[int], stop: int) -> list[_Cover]:
+def _masthead_repeats(paras: list[Para], doc: _Cover, taken: set[int], stop: int) -> list[_Cover]:
     """Agenda packs restart the council masthead before the minutes: a repeated masthead opens a paper."""
     title_paras = sorted(i for i in doc.members if _is_title_like(paras[i]))
-    masthead = [_strip_markup(line).lower() for i in title_paras for line in paras[i].lines]
+    masthead = [strip_heading_markup(line).lower() for i in title_paras for line in paras[i].lines]
     if len(masthead) < 2:
         return []
-    lines = [(i, _strip_markup(line).lower()) for i, p in enumerate(paras) for line in p.lines]
+    lines = [(i, strip_heading_markup(line).lower()) for i, p in enumerate(paras) for line in p.lines]
     covers = []
     for k in range(len(lines) - len(masthead) + 1):
         first_index = lines[k][0]
@@ -243,7 +244,7 @@ def _masthead_repeats(paras: list[_Para], doc: _Cover, taken: set[int], stop: in
     return covers
 
 
-def _merge_close_covers(covers: list[_Cover], paras: list[_Para]) -> list[_Cover]:
+def _merge_close_covers(covers: list[_Cover], paras: list[Para]) -> list[_Cover]:
     """Two covers with no body text between them are one paper (a running header, then the title page)."""
     merged: list[_Cover] = []
     for cover in covers:
