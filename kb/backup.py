@@ -383,7 +383,6 @@ def restore_backup(*, settings: Settings, source: Path) -> dict[str, int]:
     hash does not match, a backup of the other engine or of a newer schema, or a target that is not empty.
     The caller then brings the search index up to date (the restored index files are used when they match)."""
     manifest = read_manifest(source)
-    verify_files(source, manifest)
     engine_kind = engine_name(settings)
     if manifest["engine"] != engine_kind:
         raise BackupError(
@@ -395,6 +394,7 @@ def restore_backup(*, settings: Settings, source: Path) -> dict[str, int]:
             f"This backup's database schema ({manifest.get('schema')!r}) is unknown to this kb, which is "
             "older than the kb that made it. Restore it with that kb version or a newer one."
         )
+    verify_files(source, manifest)
     if engine_kind == "sqlite":
         database = sqlite_path(settings)
         _refuse_unless_empty(settings, database=database)

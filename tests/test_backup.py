@@ -335,6 +335,14 @@ def test_a_backup_into_a_folder_that_is_not_empty_is_refused(small_backup, tmp_p
     assert (tmp_path / "empty" / MANIFEST).is_file()
 
 
+def test_a_backup_of_an_instance_without_a_database_is_refused(tmp_path: Path):
+    if TEST_POSTGRES_URL:
+        pytest.skip("SQLite only: under KB_TEST_POSTGRES_URL the database always exists")
+    result = run_kb(make_settings(tmp_path / "fresh"), "backup", str(tmp_path / "backup"))
+    assert result.exit_code == 1 and "There is no database" in result.output, result.output
+    assert not (tmp_path / "backup").exists()
+
+
 def test_a_restore_into_an_instance_that_is_not_empty_is_refused(small_backup):
     source, backup = small_backup
     before = counts_of(source)
@@ -369,6 +377,16 @@ def test_a_backup_without_its_manifest_is_refused(small_backup, tmp_path: Path):
     (unfinished / MANIFEST).unlink()
     restore_refused(tmp_path, unfinished, "has no manifest.json")
     restore_refused(tmp_path / "other", tmp_path / "nowhere", "is not a folder")
+
+
+def test_a_backup_of_the_other_engine_is_refused(small_backup, tmp_path: Path):
+    _, backup = small_backup
+    other = tmp_path / "other-engine"
+    shutil.copytree(backup, other)
+    manifest = json.loads((other / MANIFEST).read_text())
+    engine = "sqlite" if TEST_POSTGRES_URL else "postgresql"
+    (other / MANIFEST).write_text(json.dumps(manifest | {"engine": engine}))
+    restore_refused(tmp_path, other, f"backup of a {engine} database", "kb export")
 
 
 def test_a_backup_of_a_newer_schema_is_refused(small_backup, tmp_path: Path):
