@@ -253,7 +253,8 @@ def test_a_backup_taken_during_an_ingest_is_consistent(seeds, tmp_path: Path):
         while len(backups) < len(wanted) and ingest.poll() is None and time.monotonic() < deadline:
             if counts_of_engine(engine)["documents"] >= wanted[len(backups)]:
                 folder = tmp_path / f"backup-{len(backups)}"
-                make_backup(settings=source, target=folder)
+                made = run_kb(source, "backup", str(folder))
+                assert made.exit_code == 0, made.output
                 if ingest.poll() is None:  # only a backup finished while the ingest ran counts
                     backups.append(folder)
             time.sleep(0.05)
