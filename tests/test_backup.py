@@ -397,3 +397,21 @@ def test_a_backup_of_a_newer_schema_is_refused(small_backup, tmp_path: Path):
     manifest = json.loads((newer / MANIFEST).read_text())
     (newer / MANIFEST).write_text(json.dumps(manifest | {"schema": "9999"}))
     restore_refused(tmp_path, newer, "'9999'", "older than the kb that made it")
+
+
+def test_the_index_copy_holds_the_lock_the_index_swap_takes(tmp_path: Path):
+    """kb/ cannot import search/, so the backup names the swap's lock file itself: this keeps the two in step."""
+    import threading
+
+    from kb.backup import _index_lock
+    from search.vectors import swap_in
+
+    folder = write(tmp_path / "index" / "vectors" / "manifest.json", "old").parent
+    staging = write(tmp_path / "index" / ".vectors-new" / "manifest.json", "new").parent
+    with _index_lock(folder):
+        swapping = threading.Thread(target=swap_in, args=(staging, folder))
+        swapping.start()
+        swapping.join(0.5)
+        assert swapping.is_alive() and (folder / "manifest.json").read_text() == "old"
+    swapping.join(10)
+    assert not swapping.is_alive() and (folder / "manifest.json").read_text() == "new"
