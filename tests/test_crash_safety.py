@@ -5,7 +5,9 @@ The kill points are drawn from the timeline of an uninterrupted ingest (measured
 KILLS equal slices of its duration, so they fall in the start-up, in every part of the per-file work and in
 the index build at the end. Each killed run resumes the data dir the previous one left, so a kill point
 is reached by waiting for this run's start-up and then the reference's time from the progress already
-made. Set KB_CRASH_SEED to replay a run; the seed is printed.
+made. A run that ends before its kill point has stored everything; the runs after it are killed at a random
+point of the shorter work left (start-up, checking the files unchanged, loading the index). Set KB_CRASH_SEED
+to replay a run; the seed is printed.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ def test_sigkilled_ingests_leave_whole_documents_and_a_reingest_answers_the_same
 
     crashed = make_settings(tmp_path / "crashed")
     kills: list[tuple[float, int]] = []  # (delay, documents stored after the kill)
+    finished_in: float | None = None  # how long a run took that ended before its kill point
     for run in range(MAX_RUNS):
         if len(kills) == KILLS:
             break
@@ -140,6 +143,9 @@ def test_sigkilled_ingests_leave_whole_documents_and_a_reingest_answers_the_same
         done = check_sound(crashed) if run else 0
         resumed_at = max(t for n, t in reached.items() if n <= done)  # where the reference had got as far
         delay = startup + (target - resumed_at) if target > resumed_at else rng.uniform(0.1, startup)
+        if finished_in is not None:  # every document is in: a run is start-up and loading the index
+            delay = rng.uniform(0.1, 0.9) * finished_in
+        started = time.monotonic()
         process = ingest_process(crashed, seeds)
         deadline = time.monotonic() + delay
         while process.poll() is None and time.monotonic() < deadline:
@@ -150,7 +156,8 @@ def test_sigkilled_ingests_leave_whole_documents_and_a_reingest_answers_the_same
             kills.append((round(delay, 2), check_sound(crashed)))
         else:
             process.wait(30)
-            check_sound(crashed)
+            finished_in = time.monotonic() - started
+            assert check_sound(crashed) == len(files)
     print(
         f"reference ingest {duration:.1f} s, documents stored at {reached}; kills (delay, documents): {kills}"
     )
