@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     # background ingestion of uploads
     upload_worker: bool = True  # each server process ingests queued uploads
+    upload_retention_days: int = 30  # days an ingested upload's bytes are kept (0: forever)
     # e-mail digests of saved searches (sent by `kb digest`); no host: digests are not sent
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from kb.errors import Conflict, InvalidInput, NotFound
@@ -217,6 +217,11 @@ def retry_file(*, session: Session, file_id: int) -> UploadFile:
         raise NotFound(f"There is no uploaded file {file_id}.")
     if file.status != "failed":
         raise Conflict(f"{file.filename} is {file.status}; only a file that failed can be tried again.")
+    if session.get(UploadContent, file_id) is None:
+        raise Conflict(
+            f"{file.filename} can no longer be tried again: its bytes were deleted after the retention period "
+            "(KB_UPLOAD_RETENTION_DAYS). Upload the file again."
+        )
     file.status, file.reason, file.worker, file.updated_at = "queued", None, None, utcnow()
     session.add(file)
     session.commit()
@@ -282,6 +287,25 @@ def requeue_stale(*, session: Session, older_than: timedelta) -> int:
             UploadFile.updated_at < utcnow() - older_than,  # type: ignore[operator]
         )
         .values(status="queued", worker=None, updated_at=utcnow())
+    )
+    session.commit()
+    return result.rowcount  # type: ignore[attr-defined]
+
+
+def prune_upload_bytes(*, session: Session, retention_days: int, now: datetime | None = None) -> int:
+    """Delete the bytes of uploaded files that finished (ingested, unchanged or failed) more than
+    `retention_days` ago; their UploadFile records, outcomes and documents stay. Files not yet finished keep
+    their bytes whatever their age. 0 (or less) keeps everything. Returns how many files lost their bytes. Commits.
+    """
+    if retention_days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    finished_long_ago = select(UploadFile.id).where(
+        UploadFile.status.in_(FINISHED),  # type: ignore[attr-defined]
+        UploadFile.updated_at < cutoff,  # type: ignore[operator]
+    )
+    result = session.execute(
+        delete(UploadContent).where(UploadContent.file_id.in_(finished_long_ago))  # type: ignore[attr-defined]
     )
     session.commit()
     return result.rowcount  # type: ignore[attr-defined]

@@ -365,5 +365,60 @@ def import_command(path: Path) -> None:
     click.echo(f"imported {', '.join(f'{n} {name}' for name, n in counts.items())}")
 
 
+# --- backups and upload retention -------------------------------------------------------------
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent backup of this instance into PATH, a new or empty folder (safe while kb runs)."""
+    from kb.backup import make_backup
+
+    try:
+        report = make_backup(settings=get_settings(), target=path)
+    except KbError as err:
+        raise click.ClickException(err.message) from err
+    except OSError as err:
+        raise click.ClickException(f"could not write the backup to {path}: {err.strerror or err}") from err
+    counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
+    click.echo(
+        f"backed up {counts} ({report.engine}, schema {report.schema}) to {path}: "
+        f"{report.files} files, {report.bytes / 1e6:.1f} MB"
+    )
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+def restore_command(path: Path) -> None:
+    """Rebuild this instance from the backup in PATH; the data dir and database must be empty."""
+    from kb.backup import restore_backup
+
+    settings = get_settings()
+    try:
+        counts = restore_backup(settings=settings, source=path)
+    except KbError as err:
+        raise click.ClickException(err.message) from err
+    except OSError as err:
+        raise click.ClickException(f"could not restore from {path}: {err.strerror or err}") from err
+    report = build_search_service(settings, open_engine(settings)).refresh()
+    click.echo(
+        f"restored {', '.join(f'{n} {name}' for name, n in counts.items())}; search index "
+        f"{report.vectors} (vectors), {report.lexical} (lexical) over {report.passages} passages"
+    )
+
+
+@main.command("prune-uploads")
+def prune_uploads_command() -> None:
+    """Delete the bytes of uploads ingested more than KB_UPLOAD_RETENTION_DAYS ago (their records stay)."""
+    from kb.uploads import prune_upload_bytes
+
+    settings = get_settings()
+    with Session(open_engine(settings)) as session:
+        pruned = prune_upload_bytes(session=session, retention_days=settings.upload_retention_days)
+    click.echo(
+        f"deleted the bytes of {pruned} uploaded files (retention {settings.upload_retention_days} days)"
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 STALE_AFTER = timedelta(minutes=10)  # a claimed file silent this long belonged to a process that died
 STALE_CHECK_SECONDS = 60.0
+PRUNE_SECONDS = 3600.0  # how often old ingested uploads' bytes are deleted (KB_UPLOAD_RETENTION_DAYS)
 
 
 def worker_name() -> str:
@@ -76,9 +77,15 @@ class UploadWorker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        last_stale_check = 0.0
+        last_stale_check, last_prune = 0.0, float("-inf")
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - last_prune > PRUNE_SECONDS:
+                    last_prune = time.monotonic()
+                    with Session(self.engine) as session:
+                        uploads.prune_upload_bytes(
+                            session=session, retention_days=self.settings.upload_retention_days
+                        )
                 if time.monotonic() - last_stale_check > STALE_CHECK_SECONDS:
                     last_stale_check = time.monotonic()
                     with Session(self.engine) as session:
