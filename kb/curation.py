@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from kb import repo
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.models import Document, Intervention, InterventionRevision, SiteRecord, User, utcnow
+from kb.models import Document, Intervention, InterventionRevision, Passage, SiteRecord, User, utcnow
 from kb.taxonomy import Taxonomy
 
 STATUSES = ("draft", "published", "rejected")
@@ -430,7 +430,11 @@ def publish_document(*, session: Session, document_id: int, user_id: int, interv
             row.status = "published"
             _record(session, row, user_id=user_id, action="published", reason="published with its document")
             published += 1
-    repo.bump_generation(session=session)
+    # why the passage ids: every process adds just these to its indexes, no rebuild (search/service.py)
+    repo.bump_generation(
+        session=session,
+        passage_ids=session.exec(select(Passage.id).where(Passage.document_id == document_id)).all(),  # type: ignore[arg-type]
+    )
     return published
 
 
