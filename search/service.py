@@ -168,6 +168,7 @@ class SearchService:
         self._update_lock = threading.Lock()  # one updater at a time; searches never take it
         self._background: threading.Thread | None = None
         self._snapshot: IndexSnapshot | None = None
+        self._handed_over = -1  # the generation last left to the background thread
         self._sites_of_passage: dict[int, frozenset[str]] = {}
 
     @property
@@ -213,8 +214,9 @@ class SearchService:
             self.refresh()
             return
         with Session(self.engine) as session:
-            if repo.current_generation(session=session) == snapshot.generation:
-                return
+            generation = repo.current_generation(session=session)
+        if generation in (snapshot.generation, self._handed_over):
+            return
         if not self._update_lock.acquire(blocking=False):
             return
         try:
@@ -223,11 +225,11 @@ class SearchService:
                 assert snapshot is not None
                 changes = repo.passage_changes_since(session=session, generation=snapshot.generation)
                 if changes.unknown and len(snapshot.source_of) > COMPARE_IN_LINE_UP_TO:
-                    self._start_background(self._catch_up_in_background)
+                    self._hand_over(changes.generation)
                     return
                 generation, touched = self._to_apply(session, snapshot, changes)
                 if len(touched) > snapshot.delta_limit():
-                    self._start_background(self._catch_up_in_background)
+                    self._hand_over(changes.generation)
                     return
                 self._snapshot, _ = self._applied(session, snapshot, touched, generation)
         finally:
@@ -258,6 +260,12 @@ class SearchService:
         report.seconds = time.perf_counter() - started
         log.info("search index: %s", report)
         return report
+
+    def _hand_over(self, generation: int) -> None:
+        """Leave the changes up to this generation to the background thread; until the database moves on,
+        searches do not read the change log again (a large change names many passages)."""
+        self._start_background(self._catch_up_in_background)
+        self._handed_over = generation
 
     def rebuild_in_background(self) -> bool:
         """Build the indexes afresh in the background and swap them in when done (the current ones answer
@@ -720,10 +728,11 @@ class SearchService:
         for key, score in ranked:
             passage = passages.get(key)
             if passage is not None:
-                if key not in self._sites_of_passage:
+                sites = self._sites_of_passage.get(key)  # why get: a change may drop the entry meanwhile
+                if sites is None:
                     about = f"{passage.heading}\n{passage.site or ''}\n{passage.text}"
-                    self._sites_of_passage[key] = frozenset(sites_in(about, self.vocabulary))
-                if self._sites_of_passage[key] & named:
+                    sites = self._sites_of_passage[key] = frozenset(sites_in(about, self.vocabulary))
+                if sites & named:
                     score += SITE_BOOST
                     boosts[key] = SITE_BOOST
             boosted.append((key, score))
