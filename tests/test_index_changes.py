@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import delete
 from sqlmodel import Session, select
@@ -15,6 +16,7 @@ from ingest.pipeline import ingest_file
 from kb import curation, repo
 from kb.models import Document, Passage
 from search import service as service_module
+from search.lexical import LexicalIndex, LexicalManifest, tokenize
 from search.service import SearchService
 from tests.conftest import write
 from tests.test_catalogue import ISLINGTON, KENT
@@ -203,3 +205,51 @@ def test_a_large_change_is_built_in_the_background_while_the_old_index_answers(
     assert service.wait_for_background(60)
     assert service.search("Leeds care record").results[0].source == "leeds.txt"
     assert service.snapshot.changed == 0
+
+
+def lexical_corpus(count: int = 300) -> tuple[list[str], np.ndarray]:
+    import random
+
+    rng = random.Random(0)
+    words = (
+        "care home discharge team hospital frailty integrated nurse community falls a&e virtual ward".split()
+    )
+    return [" ".join(rng.choices(words, k=rng.randint(1, 30))) for _ in range(count)], np.arange(1, count + 1)
+
+
+def test_bm25_scores_equal_bm25s_the_reference():
+    """Scored at query time from postings, BM25 gives exactly what bm25s precomputes (Lucene variant, k1 1.2, b 0.75)."""
+    import bm25s
+
+    documents, ids = lexical_corpus()
+    ours = LexicalIndex.build(documents, ids, LexicalManifest(count=len(ids), corpus_hash="h"))
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index([tokenize(d) or ["∅"] for d in documents], show_progress=False)
+    weighted = [("discharge team", 1.0), ("virtual ward", 0.6), ("care", 0.3)]
+    expected = np.zeros(len(ids), dtype=np.float32)
+    for phrase, weight in weighted:
+        expected += np.float32(weight) * reference.get_scores(tokenize(phrase)).astype(np.float32)
+    assert np.allclose(ours.scores(weighted), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_lexical_changes_score_as_an_index_built_afresh():
+    documents, ids = lexical_corpus()
+    manifest = LexicalManifest(count=len(ids), corpus_hash="h")
+    built = LexicalIndex.build(documents, ids, manifest)
+    changed = built.with_changes(removed=[5, 7], added={1000: "falls falls nurse", 6: "virtual ward virtual"})
+    live = sorted(
+        [(i, d) for i, d in zip(ids.tolist(), documents, strict=True) if i not in (5, 6, 7)]
+        + [(6, "virtual ward virtual"), (1000, "falls falls nurse")]
+    )
+    afresh = LexicalIndex.build([d for _, d in live], np.array([i for i, _ in live]), manifest)
+    weighted = [("discharge team", 1.0), ("virtual ward", 0.6), ("falls", 0.3)]
+
+    def by_id(index: LexicalIndex) -> dict[int, float]:
+        return {
+            k: v for k, v in zip(index.ids.tolist(), index.scores(weighted).tolist(), strict=True) if v > 0
+        }
+
+    assert by_id(changed) == by_id(afresh)  # exactly: the same statistics, the same operations
+    assert by_id(changed.compacted(manifest)) == by_id(afresh)
+    assert 5 not in by_id(changed) and built.scores(weighted)[4] > 0  # the old index is untouched
+    assert changed.matching_phrases(weighted, [6, 1000]) == afresh.matching_phrases(weighted, [6, 1000])
