@@ -213,6 +213,9 @@ def document_outline(document: Document) -> list[dict]:
 # --- index generation ---------------------------------------------------------------
 
 
+CHANGES_KEPT = 1000  # generations of the change log kept; older rows are deleted
+
+
 def bump_generation(*, session: Session, passage_ids: Iterable[int] | None = None) -> int:
     """Tell every server process that the database changed, in the caller's transaction; returns the new generation.
 
@@ -237,6 +240,10 @@ def bump_generation(*, session: Session, passage_ids: Iterable[int] | None = Non
     if passage_ids is not None:
         rows = [{"generation": generation, "passage_id": int(key)} for key in set(passage_ids)]
         session.exec(insert(IndexChange), params=rows or [{"generation": generation, "passage_id": None}])  # type: ignore[call-overload]
+    if generation % CHANGES_KEPT == 0:
+        # why safe: a reader further behind finds generations with no row, which it treats as unknown, and
+        # compares every passage instead (kb/models.py IndexChange)
+        session.exec(delete(IndexChange).where(IndexChange.generation <= generation - CHANGES_KEPT))  # type: ignore[call-overload, arg-type, operator]
     return generation
 
 

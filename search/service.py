@@ -293,14 +293,14 @@ class SearchService:
         self._background.start()
         return True
 
-    @staticmethod
-    def _logged(target: Callable[[], None]) -> Callable[[], None]:
+    def _logged(self, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
                 target()
             except (
                 Exception
-            ):  # why: a failed build leaves the current snapshot answering; the next change retries
+            ):  # why: a failed build leaves the current snapshot answering; the next search retries
+                self._handed_over = -1
                 log.exception("search index: background build failed")
 
         return run

@@ -253,3 +253,15 @@ def test_lexical_changes_score_as_an_index_built_afresh():
     assert by_id(changed.compacted(manifest)) == by_id(afresh)
     assert 5 not in by_id(changed) and built.scores(weighted)[4] > 0  # the old index is untouched
     assert changed.matching_phrases(weighted, [6, 1000]) == afresh.matching_phrases(weighted, [6, 1000])
+
+
+def test_an_old_change_log_is_pruned_and_a_reader_that_far_behind_compares(settings, live, monkeypatch):
+    engine, _ = live
+    monkeypatch.setattr(repo, "CHANGES_KEPT", 2)
+    with Session(engine) as session:
+        start = repo.current_generation(session=session)
+        for _ in range(4):
+            repo.bump_generation(session=session, passage_ids=[1])
+            session.commit()
+        assert repo.passage_changes_since(session=session, generation=start).unknown
+        assert repo.passage_changes_since(session=session, generation=start + 3) == (start + 4, {1}, False)
