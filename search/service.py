@@ -232,6 +232,10 @@ class SearchService:
                     self._hand_over(changes.generation)
                     return
                 self._snapshot, _ = self._applied(session, snapshot, touched, generation)
+        except (
+            Exception
+        ):  # why: a change that cannot be applied now must not fail the search; the next one retries
+            log.exception("search index: could not apply the changes up to generation %s", generation)
         finally:
             self._update_lock.release()
         self._compact_if_due()
@@ -264,8 +268,8 @@ class SearchService:
     def _hand_over(self, generation: int) -> None:
         """Leave the changes up to this generation to the background thread; until the database moves on,
         searches do not read the change log again (a large change names many passages)."""
+        self._handed_over = generation  # why first: the thread resets it when done, however soon that is
         self._start_background(self._catch_up_in_background)
-        self._handed_over = generation
 
     def rebuild_in_background(self) -> bool:
         """Build the indexes afresh in the background and swap them in when done (the current ones answer
@@ -300,8 +304,11 @@ class SearchService:
             except (
                 Exception
             ):  # why: a failed build leaves the current snapshot answering; the next search retries
-                self._handed_over = -1
                 log.exception("search index: background build failed")
+            finally:
+                self._handed_over = (
+                    -1
+                )  # why: whatever is still to do, the next search finds and hands over again
 
         return run
 
