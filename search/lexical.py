@@ -32,6 +32,7 @@ from search.vectors import swap_in
 
 FORMAT_VERSION = 3  # 2: passages indexed as own heading + site + text; 3: postings scored at query time
 K1, B = 1.2, 0.75
+SCORED_CACHE_BYTES = 256 * 1024 * 1024  # scored token columns kept per index (see _scored_column)
 TOKEN = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*")
 STOPWORDS = frozenset(
     "a an and are as at be but by for from has have how i if in into is it its of on or our that the their "
@@ -223,6 +224,8 @@ class LexicalIndex:
         # why per passage and float64: the same operations, in the same order, as bm25s's term-frequency part
         self._main_norm = K1 * ((1 - B) + B * main.lengths / average)
         self._added_norm = K1 * ((1 - B) + B * self.added.lengths / average)
+        self._scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._scored_bytes = 0
         self.manifest = (
             manifest
             if dead is None and not self.added_texts
@@ -288,6 +291,32 @@ class LexicalIndex:
         added_positions, added_counts = self.added.column(token)
         return positions, counts, added_positions, added_counts
 
+    def _scored_column(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(positions, BM25 scores) of the live passages holding the token, main then added; None if none does.
+
+        Kept per index (an index never changes) up to SCORED_CACHE_BYTES, so a common token ("care": a third of
+        a million passages) is scored once per change, not once per query."""
+        cached = self._scored.get(token)
+        if cached is not None:
+            return cached
+        positions, counts, added_positions, added_counts = self._columns(token)
+        holders = len(positions) + len(added_positions)
+        if not holders:
+            return None
+        idf = self._idf(holders)
+        # why this form: bm25s's, idf (float32) x tf / (norm + tf) (float64), stored as float32
+        scored = (
+            positions,
+            (idf * (counts / (self._main_norm[positions] + counts))).astype(np.float32),
+            added_positions,
+            (idf * (added_counts / (self._added_norm[added_positions] + added_counts))).astype(np.float32),
+        )
+        size = 8 * (len(positions) + len(added_positions))
+        if self._scored_bytes + size <= SCORED_CACHE_BYTES:
+            self._scored[token] = scored
+            self._scored_bytes += size
+        return scored
+
     def _idf(self, holders: int) -> np.float32:
         return np.float32(math.log(1 + (self.live_count - holders + 0.5) / (holders + 0.5)))
 
@@ -306,20 +335,14 @@ class LexicalIndex:
             for token in tokenize(phrase):
                 weight_of[token] = weight_of.get(token, 0.0) + weight
         for token, weight in weight_of.items():
-            positions, counts, added_positions, added_counts = self._columns(token)
-            holders = len(positions) + len(added_positions)
-            if not holders:
+            scored = self._scored_column(token)
+            if scored is None:
                 continue
-            idf, factor = self._idf(holders), np.float32(weight)
-            # why this form: bm25s's, idf (float32) x tf / (norm + tf) (float64), stored as float32
-            if len(positions):
-                own[positions] += factor * (idf * (counts / (self._main_norm[positions] + counts))).astype(
-                    np.float32
-                )
+            positions, scores, added_positions, added_scores = scored
+            factor = np.float32(weight)
+            own[positions] += factor * scores
             if len(added_positions):
-                added[added_positions] += factor * (
-                    idf * (added_counts / (self._added_norm[added_positions] + added_counts))
-                ).astype(np.float32)
+                added[added_positions] += factor * added_scores
         return np.concatenate([own, added]) if len(added) else own
 
     def matching_phrases(
