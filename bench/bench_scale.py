@@ -596,6 +596,109 @@ def run_during_publish(
     print(publish_report(results, command))
 
 
+def index_latency_during_changes(count: int, *, seconds: float = 30, publishes_every: float = 2.0) -> dict:
+    """The indexes alone, in one process, at `count` passages: what a search asks of them (BM25 over a query's
+    tokens, the 200 best; the 800 nearest vectors) back to back, while another thread publishes 50 passages
+    every `publishes_every` seconds (a new snapshot: `with_changes`, swapped in by assignment, as the service
+    does), then while a compaction folds the changes in. Synthetic: clustered random vectors (float16, IVF-SQ8
+    above 150,000 as the service chooses) and Zipf-distributed tokens, 20-100 a passage; no database, model or
+    HTTP, so it isolates what a change costs the indexes from a machine too loaded to run the server at 1M."""
+    import threading
+
+    from search.fusion import top_candidates
+    from search.lexical import LexicalIndex, LexicalManifest, TokenIdCorpus
+    from search.vectors import APPROXIMATE, Manifest, VectorIndex, kind_for, lists_for
+
+    rng = np.random.default_rng(0)
+    dimension, vocabulary = 384, 50_000
+    centres = rng.standard_normal((2000, dimension)).astype(np.float32)
+    vectors = np.zeros((count, dimension), dtype=np.float16)
+    for start in range(0, count, 50_000):
+        end = min(count, start + 50_000)
+        batch = centres[rng.integers(0, len(centres), end - start)] + rng.standard_normal(
+            (end - start, dimension), dtype=np.float32
+        )
+        vectors[start:end] = batch / np.linalg.norm(batch, axis=1, keepdims=True)
+    lengths = rng.integers(20, 100, count)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = ((rng.zipf(1.3, int(offsets[-1])) - 1) % vocabulary).astype(np.int32)
+    words = {f"t{n}": n for n in range(vocabulary)}
+    ids = np.arange(1, count + 1, dtype=np.int64)
+    kind = kind_for(count)
+    started = time.perf_counter()
+    index = VectorIndex(
+        vectors, ids, Manifest(model="synthetic", dimension=dimension, count=count, corpus_hash="s", kind=kind,
+                               lists=lists_for(count) if kind == APPROXIMATE else 0),
+    )  # fmt: skip
+    del vectors
+    vector_build = time.perf_counter() - started
+    started = time.perf_counter()
+    lexical = LexicalIndex.from_corpus(TokenIdCorpus(flat, offsets, words), ids, LexicalManifest(count, "s"))
+    del flat
+    lexical_build = time.perf_counter() - started
+    state = {"vectors": index, "lexical": lexical}
+    queries = [
+        ([(" ".join(f"t{t}" for t in rng.integers(1, 3000, 4)), 1.0), (f"t{rng.integers(1, 300)}", 0.6)],
+         (lambda v: v / np.linalg.norm(v))(centres[rng.integers(0, len(centres))] + rng.standard_normal(dimension).astype(np.float32)))
+        for _ in range(50)
+    ]  # fmt: skip
+    samples: list[tuple[str, float]] = []
+    phase = ["before"]
+    stop = threading.Event()
+
+    def search_loop() -> None:
+        n = 0
+        while not stop.is_set():
+            weighted, vector = queries[n % len(queries)]
+            n += 1
+            began = time.perf_counter()
+            vectors_now, lexical_now = state["vectors"], state["lexical"]  # one snapshot per search
+            top_candidates(lexical_now.ids, lexical_now.scores(weighted), 200)
+            vectors_now.search(vector, 800)
+            samples.append((phase[0], (time.perf_counter() - began) * 1000))
+
+    searcher = threading.Thread(target=search_loop, daemon=True)
+    searcher.start()
+    time.sleep(5)
+    phase[0] = "publishing"
+    applies, next_id = [], count + 1
+    publish_until = time.perf_counter() + seconds
+    while time.perf_counter() < publish_until:
+        new_ids = np.arange(next_id, next_id + PASSAGES_PER_DOCUMENT, dtype=np.int64)
+        next_id += PASSAGES_PER_DOCUMENT
+        new_vectors = rng.standard_normal((PASSAGES_PER_DOCUMENT, dimension)).astype(np.float32)
+        new_vectors /= np.linalg.norm(new_vectors, axis=1, keepdims=True)
+        texts = {int(k): " ".join(f"t{t}" for t in rng.integers(1, 3000, 60)) for k in new_ids}
+        began = time.perf_counter()
+        changed_vectors = state["vectors"].with_changes(removed=[], vectors=new_vectors, ids=new_ids)
+        changed_lexical = state["lexical"].with_changes(removed=[], added=texts)
+        state["vectors"], state["lexical"] = changed_vectors, changed_lexical
+        applies.append((time.perf_counter() - began) * 1000)
+        time.sleep(publishes_every)
+    phase[0] = "compacting"
+    began = time.perf_counter()
+    compact_vectors = state["vectors"].compacted(state["vectors"].manifest)
+    compact_lexical = state["lexical"].compacted(LexicalManifest(count, "c"))
+    state["vectors"], state["lexical"] = compact_vectors, compact_lexical
+    compaction = time.perf_counter() - began
+    phase[0] = "after"
+    time.sleep(3)
+    stop.set()
+    searcher.join(60)
+    return {
+        "passages": count,
+        "kind": kind,
+        "vector_build_s": vector_build,
+        "lexical_build_s": lexical_build,
+        "apply_ms": latency_figures(applies),
+        "compaction_s": compaction,
+        "changed_at_compaction": len(applies) * PASSAGES_PER_DOCUMENT,
+        **{name: latency_figures([ms for p, ms in samples if p == name]) for name in ("before", "publishing", "compacting", "after")},
+        "load": load_average(),
+    }  # fmt: skip
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -675,6 +778,11 @@ def main() -> int:
     parser.add_argument(
         "--during-publish", action="store_true", help="measure search latency while drafts are published"
     )
+    parser.add_argument(
+        "--indexes-only",
+        action="store_true",
+        help="with --during-publish: the indexes alone, in-process, on synthetic vectors and tokens",
+    )
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
@@ -684,6 +792,11 @@ def main() -> int:
     queries = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()]
 
     work = args.work or Path(tempfile.mkdtemp(prefix="kb-scale-"))
+    if args.during_publish and args.indexes_only:
+        for name in sizes:
+            if SIZES[name]:
+                print(json.dumps(index_latency_during_changes(SIZES[name])), flush=True)
+        return 0
     if args.during_publish:
         try:
             run_during_publish(args, [s for s in sizes if SIZES[s]], queries, command, work)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 
-from search.vectors import swap_in
+from search.vectors import SortedIds, swap_in
 
 FORMAT_VERSION = 3  # 2: passages indexed as own heading + site + text; 3: postings scored at query time
 K1, B = 1.2, 0.75
@@ -224,6 +224,7 @@ class LexicalIndex:
         # why per passage and float64: the same operations, in the same order, as bm25s's term-frequency part
         self._main_norm = K1 * ((1 - B) + B * main.lengths / average)
         self._added_norm = K1 * ((1 - B) + B * self.added.lengths / average)
+        self.lookup = SortedIds(self.main_ids)
         self._scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._scored_bytes = 0
         self.manifest = (
@@ -262,13 +263,16 @@ class LexicalIndex:
         """A new index without the `removed` passages and with `added` (passage id -> text) in place of any
         earlier text of theirs; the main postings are shared, not copied."""
         touched = np.fromiter({*removed, *added}, dtype=np.int64)
-        dead = np.isin(self.main_ids, touched)
-        if self.dead is not None:
-            dead |= self.dead
+        dead = np.zeros(len(self.main_ids), dtype=bool) if self.dead is None else self.dead.copy()
+        dead[self.lookup.positions(touched)] = True
         texts = {k: v for k, v in self.added_texts.items() if k not in set(touched.tolist())} | added
-        return LexicalIndex(
+        changed = LexicalIndex(
             self.main, self.main_ids, self.main_manifest, dead=dead if dead.any() else None, added_texts=texts
         )
+        changed.lookup = (
+            self.lookup
+        )  # why shared: the main ids are sorted once per build, not once per change
+        return changed
 
     @property
     def changed(self) -> int:

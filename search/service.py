@@ -822,9 +822,7 @@ class SourceLookup:
         self.prints = (prints if prints is not None else np.zeros(len(ids), dtype=np.int64))[order]
         self.removed, self.overlay = removed, overlay or {}
         self._count = (
-            len(self.ids)
-            - int(np.isin(self.ids, list(removed)).sum())
-            + sum(1 for key in self.overlay if not self._in_base(key))
+            len(self.ids) - self._held(removed) + sum(1 for k in self.overlay if not self._in_base(k))
         )
 
     @classmethod
@@ -838,6 +836,14 @@ class SourceLookup:
     def _at(self, passage_id: int) -> int | None:
         at = int(np.searchsorted(self.ids, passage_id))
         return at if at < len(self.ids) and self.ids[at] == passage_id else None
+
+    def _held(self, passage_ids: frozenset[int]) -> int:
+        """How many of these passages the sorted arrays hold (a binary search each, not a pass over them all)."""
+        if not passage_ids or not len(self.ids):
+            return 0
+        wanted = np.fromiter(passage_ids, dtype=np.int64, count=len(passage_ids))
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        return int((self.ids[at] == wanted).sum())
 
     def _in_base(self, passage_id: int) -> bool:
         return passage_id not in self.removed and self._at(passage_id) is not None
@@ -863,9 +869,7 @@ class SourceLookup:
         )
         changed.removed = self.removed | gone | frozenset(added)
         changed.overlay = {k: v for k, v in self.overlay.items() if k not in gone} | added
-        changed._count = (
-            len(self.ids) - int(np.isin(self.ids, list(changed.removed)).sum()) + len(changed.overlay)
-        )
+        changed._count = len(self.ids) - changed._held(changed.removed) + len(changed.overlay)
         return changed
 
     def fingerprints(self) -> tuple[np.ndarray, np.ndarray]:
