@@ -14,6 +14,17 @@ synthetic passage recombines sentences of two seed passages (real vocabulary, un
 it has one view), and its vector mixes those passages' real vectors with noise, normalised. Both are
 written straight into a copy of the seeds database (passages and the embedding cache), so the server's
 start-up finds every vector cached and only builds the indexes.
+
+    python bench/bench_scale.py --during-publish --sizes 100k,1m
+
+measures instead search latency while a change is published (issue 14): drafts are written beside the
+published synthetic corpus, the server builds its indexes, then one client searches the dev queries back to
+back while this process publishes the drafts through kb.curation (as a curator on another server would).
+A small publish (one document, 50 passages) is applied in place; a large one (more passages than the delta
+limit) makes the server build afresh in the background. The searches' latency p50/p95/p99/max before and
+during each publish, how long until the published passages are found, and the load average are printed.
+The vectors and texts are synthetic and already cached: the encoder is not what is measured, except the
+query's own encoding in each search, as in any search.
 """
 
 from __future__ import annotations
@@ -150,8 +161,11 @@ def seed_material(db: sqlite3.Connection, model_id: str) -> tuple[list[tuple], n
     return material, np.array(vectors)
 
 
-def add_synthetic_passages(db_path: Path, count: int, model_id: str, seed: int = 0) -> None:
-    """`count` synthetic passages in documents of PASSAGES_PER_DOCUMENT, with their vectors in the cache."""
+def add_synthetic_passages(
+    db_path: Path, count: int, model_id: str, seed: int = 0, status: str = "published"
+) -> list[int]:
+    """`count` synthetic passages in documents of PASSAGES_PER_DOCUMENT, with their vectors in the cache;
+    returns the documents' ids."""
     rng = np.random.default_rng(seed)
     db = sqlite3.connect(db_path)
     db.execute("PRAGMA synchronous=OFF")
@@ -188,7 +202,7 @@ def add_synthetic_passages(db_path: Path, count: int, model_id: str, seed: int =
                     "passage_count": PASSAGES_PER_DOCUMENT,
                     "created_at": now,
                     "updated_at": now,
-                    "status": "published",
+                    "status": status,
                 }
                 documents.append({k: v for k, v in values.items() if k in document_columns})
                 title = values["title"]
@@ -229,6 +243,9 @@ def add_synthetic_passages(db_path: Path, count: int, model_id: str, seed: int =
     db.execute("UPDATE indexstate SET generation = generation + 1")
     db.commit()
     db.close()
+    return list(
+        range(next_document, next_document + (count + PASSAGES_PER_DOCUMENT - 1) // PASSAGES_PER_DOCUMENT)
+    )
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -394,6 +411,294 @@ def recall(data_dir: Path, query_vectors: np.ndarray, model_id: str) -> dict:
     return out
 
 
+# --- search latency during a publish (issue 14) ----------------------------------------------
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def latency_figures(latencies: list[float]) -> dict:
+    if not latencies:
+        return {"searches": 0}
+    return {
+        "searches": len(latencies),
+        "p50": percentile(latencies, 0.50),
+        "p95": percentile(latencies, 0.95),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies),
+    }
+
+
+def publish_during_searches(
+    url: str,
+    data_dir: Path,
+    queries: list[str],
+    document_ids: list[int],
+    *,
+    before_s: float = 10,
+    after_s: float = 10,
+) -> dict:
+    """Search back to back; after `before_s`, publish these draft documents in one transaction (through kb, from
+    this process); keep searching until their passages are found and `after_s` more. Latencies in ms."""
+    import threading
+
+    import httpx
+    from sqlmodel import Session
+
+    from kb import curation
+    from kb.db import make_engine
+    from kb.settings import Settings
+
+    samples: list[tuple[float, float, int]] = []  # (start, ms, status)
+    stop = threading.Event()
+
+    def search_loop() -> None:
+        with httpx.Client(base_url=url, timeout=600) as client:
+            n = 0
+            while not stop.is_set():
+                query = queries[n % len(queries)]
+                n += 1
+                started = time.perf_counter()
+                response = client.get("/api/search", params={"q": query, "limit": 10})
+                samples.append((started, (time.perf_counter() - started) * 1000, response.status_code))
+
+    published = len(document_ids) * PASSAGES_PER_DOCUMENT
+    vectors_before = httpx.get(f"{url}/api/stats", timeout=600).json()["indexed_vectors"]
+    searcher = threading.Thread(target=search_loop, daemon=True)
+    searcher.start()
+    time.sleep(before_s)
+    load_before = load_average()
+    engine = make_engine(Settings(data_dir=data_dir, load_default_corpus=False))
+    published_at = time.perf_counter()
+    with Session(engine) as session:
+        for document_id in document_ids:
+            curation.publish_document(
+                session=session, document_id=document_id, user_id=None, interventions=False
+            )
+        session.commit()
+    committed_at = time.perf_counter()
+    engine.dispose()
+    # found: the server's index holds the published passages (one vector each; /api/stats counts them). Not a
+    # search limited to the document: that scores every passage and would measure itself.
+    found_at = None
+    with httpx.Client(base_url=url, timeout=600) as client:
+        while time.perf_counter() - committed_at < 1800:
+            if client.get("/api/stats").json()["indexed_vectors"] >= vectors_before + published:
+                found_at = time.perf_counter()
+                break
+            time.sleep(0.1)
+    time.sleep(after_s)
+    stop.set()
+    searcher.join(600)
+    before = [ms for started, ms, _ in samples if started < published_at]
+    during = [ms for started, ms, _ in samples if published_at <= started <= (found_at or started) + after_s]
+    return {
+        "published_passages": published,
+        "commit_s": committed_at - published_at,
+        "found_after_s": None if found_at is None else found_at - committed_at,
+        "before": latency_figures(before),
+        "during": latency_figures(during),
+        "errors": sum(status != 200 for _, _, status in samples),
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+
+
+def measure_during_publish(
+    name: str, data_dir: Path, queries: list[str], small: list[int], large: list[int]
+) -> dict:
+    shutil.rmtree(data_dir / "index", ignore_errors=True)
+    result: dict = {"size": name, "load_at_start": load_average()}
+    server = Server(data_dir)
+    try:
+        result["first_answer_build_s"] = server.first_answer_seconds()
+        http_latency(server.url, queries, rounds=1)  # warm
+        result["small"] = publish_during_searches(server.url, data_dir, queries, small)
+        print(json.dumps(result), flush=True)
+        result["large"] = publish_during_searches(server.url, data_dir, queries, large)
+        result["peak_mb"] = server.peak_memory_mb()
+    finally:
+        server.stop()
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def publish_report(results: list[dict], command: str) -> str:
+    lines = [
+        f"command: {command}",
+        f"machine: {machine()}",
+        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "size  publish           found after  search ms before: p50 / p95 / p99 / max   during: p50 / p95 / p99 / max   (searches)   load avg before -> after",
+    ]
+    for r in results:
+        for kind in ("small", "large"):
+            m = r[kind]
+            b, d = m["before"], m["during"]
+            found = "never" if m["found_after_s"] is None else f"{m['found_after_s']:.2f} s"
+            lines.append(
+                f"{r['size']:<5} {kind:<5} {m['published_passages']:>6} passages  {found:>9}   "
+                f"{b['p50']:6.0f} / {b['p95']:5.0f} / {b['p99']:5.0f} / {b['max']:5.0f}      "
+                f"{d['p50']:6.0f} / {d['p95']:5.0f} / {d['p99']:5.0f} / {d['max']:5.0f}   ({b['searches']} + {d['searches']})   "
+                f"{m['load_before']} -> {m['load_after']}"
+            )
+    lines.append(
+        "first answer (index build at start): "
+        + ", ".join(f"{r['size']} {r['first_answer_build_s']:.1f} s" for r in results)
+        + "; server peak RSS: "
+        + ", ".join(f"{r['size']} {r['peak_mb']:.0f} MB" for r in results)
+        + "; search errors: "
+        + ", ".join(f"{r['size']} {r['small']['errors'] + r['large']['errors']}" for r in results)
+    )
+    return "\n".join(lines)
+
+
+def run_during_publish(
+    args: argparse.Namespace, sizes: list[str], queries: list[str], command: str, work: Path
+) -> None:
+    from kb.settings import Settings
+    from search.embeddings import make_embedder
+    from search.service import DELTA_AT_LEAST, DELTA_SHARE
+
+    seeds_dir = work / "seeds"
+    if not (seeds_dir / "kb.sqlite3").exists():
+        ingest_seeds(args.seeds, seeds_dir)
+    settings = Settings(data_dir=seeds_dir, load_default_corpus=False)
+    # the model id the server will use: the backend chosen for the seeds data dir, copied with it
+    model_id = make_embedder(
+        settings.embedder,
+        model_path=settings.model_path,
+        backend=settings.embed_backend,
+        cache_dir=settings.encoder_dir,
+    ).model_id
+    results = []
+    for name in sizes:
+        data_dir = work / name
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.copytree(seeds_dir, data_dir, ignore=shutil.ignore_patterns("index"))
+        started = time.perf_counter()
+        add_synthetic_passages(data_dir / "kb.sqlite3", SIZES[name], model_id)
+        small = add_synthetic_passages(
+            data_dir / "kb.sqlite3", PASSAGES_PER_DOCUMENT, model_id, seed=1, status="draft"
+        )
+        limit = max(DELTA_AT_LEAST, int(DELTA_SHARE * SIZES[name]))
+        large = add_synthetic_passages(
+            data_dir / "kb.sqlite3", limit + 1000, model_id, seed=2, status="draft"
+        )
+        print(
+            f"{name}: synthetic corpus and drafts written in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        results.append(measure_during_publish(name, data_dir, queries, small, large))
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print()
+    print(publish_report(results, command))
+
+
+def index_latency_during_changes(count: int, *, seconds: float = 30, publishes_every: float = 2.0) -> dict:
+    """The indexes alone, in one process, at `count` passages: what a search asks of them (BM25 over a query's
+    tokens, the 200 best; the 800 nearest vectors) back to back, while another thread publishes 50 passages
+    every `publishes_every` seconds (a new snapshot: `with_changes`, swapped in by assignment, as the service
+    does), then while a compaction folds the changes in. Synthetic: clustered random vectors (float16, IVF-SQ8
+    above 150,000 as the service chooses) and Zipf-distributed tokens, 20-100 a passage; no database, model or
+    HTTP, so it isolates what a change costs the indexes from a machine too loaded to run the server at 1M."""
+    import threading
+
+    from search.fusion import top_candidates
+    from search.lexical import LexicalIndex, LexicalManifest, TokenIdCorpus
+    from search.vectors import APPROXIMATE, Manifest, VectorIndex, kind_for, lists_for
+
+    rng = np.random.default_rng(0)
+    dimension, vocabulary = 384, 50_000
+    centres = rng.standard_normal((2000, dimension)).astype(np.float32)
+    vectors = np.zeros((count, dimension), dtype=np.float16)
+    for start in range(0, count, 50_000):
+        end = min(count, start + 50_000)
+        batch = centres[rng.integers(0, len(centres), end - start)] + rng.standard_normal(
+            (end - start, dimension), dtype=np.float32
+        )
+        vectors[start:end] = batch / np.linalg.norm(batch, axis=1, keepdims=True)
+    lengths = rng.integers(20, 100, count)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = ((rng.zipf(1.3, int(offsets[-1])) - 1) % vocabulary).astype(np.int32)
+    words = {f"t{n}": n for n in range(vocabulary)}
+    ids = np.arange(1, count + 1, dtype=np.int64)
+    kind = kind_for(count)
+    started = time.perf_counter()
+    index = VectorIndex(
+        vectors, ids, Manifest(model="synthetic", dimension=dimension, count=count, corpus_hash="s", kind=kind,
+                               lists=lists_for(count) if kind == APPROXIMATE else 0),
+    )  # fmt: skip
+    del vectors
+    vector_build = time.perf_counter() - started
+    started = time.perf_counter()
+    lexical = LexicalIndex.from_corpus(TokenIdCorpus(flat, offsets, words), ids, LexicalManifest(count, "s"))
+    del flat
+    lexical_build = time.perf_counter() - started
+    state = {"vectors": index, "lexical": lexical}
+    queries = [
+        ([(" ".join(f"t{t}" for t in rng.integers(1, 3000, 4)), 1.0), (f"t{rng.integers(1, 300)}", 0.6)],
+         (lambda v: v / np.linalg.norm(v))(centres[rng.integers(0, len(centres))] + rng.standard_normal(dimension).astype(np.float32)))
+        for _ in range(50)
+    ]  # fmt: skip
+    samples: list[tuple[str, float]] = []
+    phase = ["before"]
+    stop = threading.Event()
+
+    def search_loop() -> None:
+        n = 0
+        while not stop.is_set():
+            weighted, vector = queries[n % len(queries)]
+            n += 1
+            began = time.perf_counter()
+            vectors_now, lexical_now = state["vectors"], state["lexical"]  # one snapshot per search
+            top_candidates(lexical_now.ids, lexical_now.scores(weighted), 200)
+            vectors_now.search(vector, 800)
+            samples.append((phase[0], (time.perf_counter() - began) * 1000))
+
+    searcher = threading.Thread(target=search_loop, daemon=True)
+    searcher.start()
+    time.sleep(5)
+    phase[0] = "publishing"
+    applies, next_id = [], count + 1
+    publish_until = time.perf_counter() + seconds
+    while time.perf_counter() < publish_until:
+        new_ids = np.arange(next_id, next_id + PASSAGES_PER_DOCUMENT, dtype=np.int64)
+        next_id += PASSAGES_PER_DOCUMENT
+        new_vectors = rng.standard_normal((PASSAGES_PER_DOCUMENT, dimension)).astype(np.float32)
+        new_vectors /= np.linalg.norm(new_vectors, axis=1, keepdims=True)
+        texts = {int(k): " ".join(f"t{t}" for t in rng.integers(1, 3000, 60)) for k in new_ids}
+        began = time.perf_counter()
+        changed_vectors = state["vectors"].with_changes(removed=[], vectors=new_vectors, ids=new_ids)
+        changed_lexical = state["lexical"].with_changes(removed=[], added=texts)
+        state["vectors"], state["lexical"] = changed_vectors, changed_lexical
+        applies.append((time.perf_counter() - began) * 1000)
+        time.sleep(publishes_every)
+    phase[0] = "compacting"
+    began = time.perf_counter()
+    compact_vectors = state["vectors"].compacted(state["vectors"].manifest)
+    compact_lexical = state["lexical"].compacted(LexicalManifest(count, "c"))
+    state["vectors"], state["lexical"] = compact_vectors, compact_lexical
+    compaction = time.perf_counter() - began
+    phase[0] = "after"
+    time.sleep(3)
+    stop.set()
+    searcher.join(60)
+    return {
+        "passages": count,
+        "kind": kind,
+        "vector_build_s": vector_build,
+        "lexical_build_s": lexical_build,
+        "apply_ms": latency_figures(applies),
+        "compaction_s": compaction,
+        "changed_at_compaction": len(applies) * PASSAGES_PER_DOCUMENT,
+        **{name: latency_figures([ms for p, ms in samples if p == name]) for name in ("before", "publishing", "compacting", "after")},
+        "load": load_average(),
+    }  # fmt: skip
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -470,6 +775,14 @@ def main() -> int:
     parser.add_argument(
         "--work", type=Path, default=None, help="where the data dirs go (default: a temp dir, removed)"
     )
+    parser.add_argument(
+        "--during-publish", action="store_true", help="measure search latency while drafts are published"
+    )
+    parser.add_argument(
+        "--indexes-only",
+        action="store_true",
+        help="with --during-publish: the indexes alone, in-process, on synthetic vectors and tokens",
+    )
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
@@ -479,6 +792,18 @@ def main() -> int:
     queries = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()]
 
     work = args.work or Path(tempfile.mkdtemp(prefix="kb-scale-"))
+    if args.during_publish and args.indexes_only:
+        for name in sizes:
+            if SIZES[name]:
+                print(json.dumps(index_latency_during_changes(SIZES[name])), flush=True)
+        return 0
+    if args.during_publish:
+        try:
+            run_during_publish(args, [s for s in sizes if SIZES[s]], queries, command, work)
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         seeds_dir = work / "seeds"
         started = time.perf_counter()

@@ -268,9 +268,10 @@ def _record(session: Session, row: Intervention, *, user_id: int | None, action:
         )
     )
     session.flush()
+    changed: set[int] = set()
     for document_id in _documents_cited(row):
-        repo.sync_released(session=session, document_id=document_id)
-    repo.bump_generation(session=session)
+        changed |= repo.sync_released(session=session, document_id=document_id)
+    repo.bump_generation(session=session, passage_ids=changed)  # the passages a publish or reject released or withdrew
 
 
 def _documents_cited(row: Intervention) -> set[int]:
@@ -439,7 +440,11 @@ def publish_document(*, session: Session, document_id: int, user_id: int, interv
             row.status = "published"
             _record(session, row, user_id=user_id, action="published", reason="published with its document")
             published += 1
-    repo.bump_generation(session=session)
+    # why the passage ids: every process adds just these to its indexes, no rebuild (search/service.py)
+    repo.bump_generation(
+        session=session,
+        passage_ids=session.exec(select(Passage.id).where(Passage.document_id == document_id)).all(),  # type: ignore[arg-type]
+    )
     return published
 
 
@@ -624,7 +629,7 @@ def submit_case_study(
             snapshot_json=json.dumps(snapshot(row)),
         )
     )
-    repo.bump_generation(session=session)
+    repo.bump_generation(session=session, passage_ids=[])  # a submission has no passages
     return row
 
 

@@ -79,6 +79,19 @@ class IndexState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class IndexChange(SQLModel, table=True):
+    """What changed at a generation, written in the same transaction as the change: each server process
+    re-reads only these passages instead of rebuilding its indexes (search/service.py).
+
+    A row per passage whose searchable state may have changed (added, removed, replaced, published); a row
+    with no passage id says the generation changed no searchable passage. A generation with no row at all
+    says nothing about what changed, so processes compare every passage with what they hold."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    generation: int = Field(index=True)
+    passage_id: int | None = None
+
+
 # --- the ingestion ledger ------------------------------------------------------
 
 

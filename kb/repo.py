@@ -7,13 +7,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, select
 
 from kb.errors import NotFound
 from kb.models import (
     Document,
     EmbeddingCache,
+    IndexChange,
     IndexState,
     IngestFile,
     IngestRun,
@@ -74,13 +75,13 @@ def get_passage_or_raise(*, session: Session, passage_id: int, include_drafts: b
     return passage
 
 
-def sync_released(*, session: Session, document_id: int | None) -> int:
+def sync_released(*, session: Session, document_id: int | None) -> set[int]:
     """Release exactly the passages of a draft document that published records cite (by passage id or by
     character span), and withdraw the rest: called after every change to a record's
-    status or passages. Returns how many are released. A published document needs none of this: all its
+    status or passages. Returns the passages whose flag changed (for the index's change log). A published document needs none of this: all its
     passages are public anyway, and the flags are kept true for when it is withdrawn."""
     if document_id is None:
-        return 0
+        return set()
     citing = session.exec(
         select(Intervention.document_id, Intervention.passages_json).where(
             Intervention.status == "published",
@@ -101,14 +102,14 @@ def sync_released(*, session: Session, document_id: int | None) -> int:
             # the span too: still right after a re-ingest renumbers the passages
             if isinstance(span.get("char_start"), int) and isinstance(span.get("char_end"), int):
                 spans.append((span["char_start"], span["char_end"]))
-    released = 0
+    changed: set[int] = set()
     for passage in session.exec(select(Passage).where(Passage.document_id == document_id)):
         cited = passage.id in ids or any(a < passage.char_end and passage.char_start < b for a, b in spans)
         if passage.released != cited:
             passage.released = cited
             session.add(passage)
-        released += cited
-    return released
+            changed.add(passage.id)  # type: ignore[arg-type]
+    return changed
 
 
 def list_documents(
@@ -181,7 +182,9 @@ def replace_document(
     """
     existing = get_document_by_path(session=session, path=document.path)
     kept: list[Intervention] = []
+    replaced: list[int] = []
     if existing is not None:
+        replaced = list(session.exec(select(Passage.id).where(Passage.document_id == existing.id)))  # type: ignore[arg-type]
         session.exec(delete(Passage).where(Passage.document_id == existing.id))  # type: ignore[call-overload]
         kept = interventions_people_touched(session=session, document_id=existing.id)  # type: ignore[arg-type]
         kept_ids = [k.id for k in kept]
@@ -235,7 +238,7 @@ def replace_document(
         session.add(intervention)
     session.flush()
     sync_released(session=session, document_id=document.id)  # a re-ingested draft keeps what was released
-    bump_generation(session=session)
+    bump_generation(session=session, passage_ids=[*replaced, *(p.id for p in passages)])  # type: ignore[misc]
     return document
 
 
@@ -275,19 +278,65 @@ def document_outline(document: Document) -> list[dict]:
 # --- index generation ---------------------------------------------------------------
 
 
-def bump_generation(*, session: Session) -> int:
-    state = session.get(IndexState, 1)
-    if state is None:
-        state = IndexState(id=1, generation=0)
-    state.generation += 1
-    state.updated_at = utcnow()
-    session.add(state)
-    return state.generation
+CHANGES_KEPT = 1000  # generations of the change log kept; older rows are deleted
+
+
+def bump_generation(*, session: Session, passage_ids: Iterable[int] | None = None) -> int:
+    """Tell every server process that the database changed, in the caller's transaction; returns the new generation.
+
+    `passage_ids` names the passages whose searchable state may have changed (added, removed, replaced,
+    published or hidden): processes re-read just those and update their indexes in place. An empty list
+    declares that no searchable passage changed. Left out (None), processes cannot tell and compare every
+    passage with what they hold: always correct, but a scan of the whole table, so a change that knows
+    which passages it touched should say so.
+
+    The counter is incremented by one UPDATE, so two concurrent changes never share a generation and a
+    generation is visible only once every change at or below it is committed (the row stays locked until
+    commit)."""
+    bumped = session.exec(  # type: ignore[call-overload]
+        update(IndexState)
+        .where(IndexState.id == 1)
+        .values(generation=IndexState.generation + 1, updated_at=utcnow())  # type: ignore[arg-type]
+    )
+    if bumped.rowcount == 0:
+        session.add(IndexState(id=1, generation=1))
+        session.flush()
+    generation = session.exec(select(IndexState.generation).where(IndexState.id == 1)).one()
+    if passage_ids is not None:
+        rows = [{"generation": generation, "passage_id": int(key)} for key in set(passage_ids)]
+        session.exec(insert(IndexChange), params=rows or [{"generation": generation, "passage_id": None}])  # type: ignore[call-overload]
+    if generation % CHANGES_KEPT == 0:
+        # why safe: a reader further behind finds generations with no row, which it treats as unknown, and
+        # compares every passage instead (kb/models.py IndexChange)
+        session.exec(delete(IndexChange).where(IndexChange.generation <= generation - CHANGES_KEPT))  # type: ignore[call-overload, arg-type, operator]
+    return generation
 
 
 def current_generation(*, session: Session) -> int:
-    state = session.get(IndexState, 1)
-    return state.generation if state else 0
+    state = session.exec(select(IndexState.generation).where(IndexState.id == 1)).first()
+    return state or 0
+
+
+class PassageChanges(NamedTuple):
+    generation: int  # the generation these changes bring a reader to
+    passage_ids: frozenset[int]  # passages to re-read
+    unknown: bool  # some generation in the range did not say what it changed: compare every passage
+
+
+def passage_changes_since(*, session: Session, generation: int) -> PassageChanges:
+    """What changed after `generation`, up to the current one (see bump_generation)."""
+    current = current_generation(session=session)
+    if current <= generation:
+        return PassageChanges(current, frozenset(), current < generation)
+    rows = session.exec(
+        select(IndexChange.generation, IndexChange.passage_id).where(
+            IndexChange.generation > generation,  # type: ignore[operator]
+            IndexChange.generation <= current,  # type: ignore[operator]
+        )
+    ).all()
+    said = {g for g, _ in rows}
+    passage_ids = frozenset(p for _, p in rows if p is not None)
+    return PassageChanges(current, passage_ids, len(said) < current - generation)
 
 
 class IndexRow(NamedTuple):
@@ -305,23 +354,66 @@ def index_rows(*, session: Session) -> list[IndexRow]:
     return [row for batch in iter_index_rows(session=session) for row in batch]
 
 
-def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[list[IndexRow]]:
-    """index_rows a batch at a time (keyset paging on the passage id), so a million passages are never all
-    in memory at once. Only public passages: those of published documents, and those a published record released."""
+def _searchable_rows(*columns):  # noqa: ANN002, ANN202
+    """The passages the search indexes hold: the public ones (PUBLIC_PASSAGE: those of published documents, and
+    those a published record released). The one place this is decided, for full builds and for the passages a
+    change names alike."""
+    return (
+        select(*columns)
+        .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
+        .where(PUBLIC_PASSAGE)
+    )
+
+
+_INDEX_COLUMNS = (
+    Passage.id,
+    Passage.embed_hash,
+    Passage.text,
+    Passage.heading,
+    Document.title,
+    Document.source,
+    Passage.site,
+)
+
+
+def index_rows_for(*, session: Session, passage_ids: Iterable[int]) -> list[IndexRow]:
+    """index_rows for these passages only (those not searchable, or gone, are left out), in passage id order."""
+    wanted = sorted(set(passage_ids))
+    found: list[IndexRow] = []
+    for start in range(0, len(wanted), 500):  # why: stay under SQLite's bound-parameter limit
+        statement = _searchable_rows(*_INDEX_COLUMNS).where(Passage.id.in_(wanted[start : start + 500]))  # type: ignore[union-attr]
+        found.extend(IndexRow(*row) for row in session.exec(statement))
+    return sorted(found)
+
+
+def iter_index_fingerprints(
+    *, session: Session, batch_size: int = 20_000
+) -> Iterator[list[tuple[int, str, str | None]]]:
+    """(passage id, embed hash, site) of every searchable passage, in id order, a batch at a time: what decides
+    a passage's entries in the indexes, without its text."""
     after = 0
     while True:
         statement = (
-            select(
-                Passage.id,
-                Passage.embed_hash,
-                Passage.text,
-                Passage.heading,
-                Document.title,
-                Document.source,
-                Passage.site,
-            )
-            .join(Document, Document.id == Passage.document_id)  # type: ignore[arg-type]
-            .where(PUBLIC_PASSAGE, Passage.id > after)  # type: ignore[operator]
+            _searchable_rows(Passage.id, Passage.embed_hash, Passage.site)
+            .where(Passage.id > after)  # type: ignore[operator]
+            .order_by(Passage.id)
+            .limit(batch_size)
+        )
+        batch = [tuple(row) for row in session.exec(statement)]
+        if not batch:
+            return
+        yield batch  # type: ignore[misc]
+        after = batch[-1][0]
+
+
+def iter_index_rows(*, session: Session, batch_size: int = 5000) -> Iterator[list[IndexRow]]:
+    """index_rows a batch at a time (keyset paging on the passage id), so a million passages are never all
+    in memory at once. Only searchable passages (see _searchable_rows)."""
+    after = 0
+    while True:
+        statement = (
+            _searchable_rows(*_INDEX_COLUMNS)
+            .where(Passage.id > after)  # type: ignore[operator]
             .order_by(Passage.id)
             .limit(batch_size)
         )

@@ -78,6 +78,7 @@ EXCLUDED = {
     "appsecret": "the installation's secrets (the cookie signing key)",
     "embeddingcache": "cached vectors, derived: the search index is rebuilt from the passages after an import",
     "indexstate": "the index generation counter, derived: an import bumps it",
+    "indexchange": "which passages each index generation changed, derived: an import bumps the generation",
     "uploadcontent": "the bytes of uploaded files: the uploads' ledger and the documents made from them are exported",
 }
 

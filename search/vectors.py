@@ -8,6 +8,12 @@ float32 (400 MB instead of 1.5 GB at a million vectors) and a scan of a few perc
 query. IVF rather than HNSW because it trains in seconds on a sample, where an HNSW graph over a million
 vectors takes many minutes to build on 2 cores and keeps float32 vectors or a graph beside them.
 `recall_at_k` measures what the approximation costs against exact search.
+
+Either kind is keyed by passage id (the flat index inside an IndexIDMap2; IVF keeps ids itself), so a
+compaction removes and adds passages with `remove_ids` / `add_with_ids` instead of rebuilding. Between
+compactions the index does not change at all: passages removed since are tombstones filtered from its
+answers and passages added since sit in a small exact index searched beside it (`with_changes`), so a
+search holding an index is never disturbed by a change (FAISS indexes are not safe to change while searched).
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-FORMAT_VERSION = 2  # 2: a long passage's views are cut on the shared sentence rule (kb/text.py)
+FORMAT_VERSION = 3  # 2: a long passage's views are cut on the shared sentence rule (kb/text.py); 3: ids inside the FAISS index (IndexIDMap2 for flat)
 EXACT = "flat-ip"
 APPROXIMATE = "ivf-sq8"
 EXACT_UP_TO = 150_000  # vectors: flat search costs ~15 ms a query at 100k in the server (bench/RESULTS.md)
@@ -66,7 +73,7 @@ class Manifest:
 
 def empty_index(manifest: Manifest) -> faiss.Index:
     if manifest.kind == EXACT:
-        return faiss.IndexFlatIP(manifest.dimension)
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dimension))
     index = faiss.index_factory(manifest.dimension, f"IVF{manifest.lists},SQ8", faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = 1234  # why: the same vectors train the same lists
     index.cp.niter = 20
@@ -80,10 +87,11 @@ def training_sample(count: int, lists: int) -> np.ndarray:
 
 
 class VectorIndex:
-    """Inner-product search over normalised vectors (cosine), with the passage id of each vector alongside.
+    """Inner-product search over normalised vectors (cosine), each vector labelled with its passage id.
 
     Takes vectors as float32 or float16 rows (a million float16 rows is 770 MB where float32 is 1.5 GB);
     the index is built in batches, so only one batch is ever held in float32 besides the index itself.
+    `ids` is the passage id of each vector of the main index in the order added (a passage may have several).
     """
 
     def __init__(self, vectors: np.ndarray, ids: np.ndarray, manifest: Manifest):
@@ -96,28 +104,95 @@ class VectorIndex:
             sample = training_sample(len(vectors), manifest.lists)
             self.index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
         for start in range(0, len(vectors), ADD_BATCH):
-            self.index.add(np.ascontiguousarray(vectors[start : start + ADD_BATCH], dtype=np.float32))
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors[start : start + ADD_BATCH], dtype=np.float32),
+                self.ids[start : start + ADD_BATCH],
+            )
+        self._no_changes()
         self._tune()
+
+    def _no_changes(self) -> None:
+        self.lookup = SortedIds(self.ids)
+        self.dead = np.zeros(0, dtype=np.int64)  # passage ids removed since the build, sorted
+        self.dead_vectors = 0  # vectors of the main index those passages own
+        self.added_ids = np.zeros(0, dtype=np.int64)
+        self.added_vectors = np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        self.added_index: faiss.Index | None = None
 
     def _tune(self) -> None:
         if self.manifest.kind == APPROXIMATE:
             self.index.nprobe = probes_for(self.manifest.lists)
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.index.ntotal) - self.dead_vectors + len(self.added_ids)
+
+    @property
+    def changed(self) -> int:
+        """Vectors removed or added since the build: what a compaction would fold in."""
+        return self.dead_vectors + len(self.added_ids)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, cosine scores), best first, at most k."""
         if len(self) == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, positions = self.index.search(
-            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self))
-        )
-        keep = positions[0] >= 0
-        return self.ids[positions[0][keep]], scores[0][keep]
+        query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        # why k + dead_vectors: every removed vector may rank above the k wanted
+        wanted = min(k + self.dead_vectors, int(self.index.ntotal))
+        found_ids, found_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if wanted:
+            scores, labels = self.index.search(query, wanted)
+            keep = labels[0] >= 0
+            found_ids, found_scores = labels[0][keep], scores[0][keep]
+            if len(self.dead):
+                alive = ~np.isin(found_ids, self.dead, assume_unique=False)
+                found_ids, found_scores = found_ids[alive], found_scores[alive]
+        if self.added_index is not None:
+            scores, positions = self.added_index.search(query, min(k, len(self.added_ids)))
+            keep = positions[0] >= 0
+            found_ids = np.concatenate([found_ids, self.added_ids[positions[0][keep]]])
+            found_scores = np.concatenate([found_scores, scores[0][keep]])
+            order = np.argsort(-found_scores, kind="stable")
+            found_ids, found_scores = found_ids[order], found_scores[order]
+        return found_ids[:k], found_scores[:k]
+
+    def with_changes(self, *, removed: Iterable[int], vectors: np.ndarray, ids: np.ndarray) -> VectorIndex:
+        """A new index without the `removed` passages' vectors and with `vectors` (labelled `ids`) in place of
+        any earlier vectors of those passages. The main FAISS index is shared, not copied or changed."""
+        ids = ids.astype(np.int64)
+        touched = np.union1d(np.fromiter(removed, dtype=np.int64), ids)
+        changed = VectorIndex.__new__(VectorIndex)
+        changed.manifest, changed.ids, changed.index = self.manifest, self.ids, self.index
+        changed.lookup = self.lookup  # why shared: sorting a million ids once per build, not once per change
+        changed.dead = np.union1d(self.dead, touched[self.lookup.contains(touched)])
+        changed.dead_vectors = len(self.lookup.positions(changed.dead))
+        kept = ~np.isin(self.added_ids, touched)
+        changed.added_ids = np.concatenate([self.added_ids[kept], ids])
+        changed.added_vectors = np.concatenate([self.added_vectors[kept], vectors.astype(np.float32)])
+        changed.added_index = None
+        if len(changed.added_ids):
+            changed.added_index = faiss.IndexFlatIP(self.manifest.dimension)
+            changed.added_index.add(np.ascontiguousarray(changed.added_vectors))
+        return changed
+
+    def compacted(self, manifest: Manifest) -> VectorIndex:
+        """The changes folded into a copy of the main index by `remove_ids` and `add_with_ids` (no retraining:
+        an approximate index keeps its lists, which a full rebuild would choose afresh)."""
+        index = faiss.clone_index(self.index)
+        if len(self.dead):
+            index.remove_ids(faiss.IDSelectorBatch(self.dead))
+        if len(self.added_ids):
+            index.add_with_ids(np.ascontiguousarray(self.added_vectors), self.added_ids)
+        compact = VectorIndex.__new__(VectorIndex)
+        compact.manifest, compact.index = manifest, index
+        compact.ids = np.concatenate([self.ids[~np.isin(self.ids, self.dead)], self.added_ids])
+        compact._no_changes()
+        compact._tune()
+        return compact
 
     def save(self, folder: Path) -> None:
         """Write the index, then swap it in by rename: a reader never sees a half-written folder."""
+        if self.changed:
+            raise ValueError("compact a changed vector index before saving it")
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".vectors-", dir=folder.parent))
         faiss.write_index(self.index, str(staging / "index.faiss"))
@@ -150,13 +225,51 @@ class VectorIndex:
             return None
         loaded = cls.__new__(cls)
         loaded.manifest, loaded.ids, loaded.index = manifest, ids.astype(np.int64), index
+        loaded._no_changes()
         loaded._tune()
         return loaded
 
 
+class SortedIds:
+    """Where given ids sit in a large id array (a passage may appear several times), by binary search over a
+    sorted copy made on first use: a change of a few passages costs microseconds, not a pass over a million."""
+
+    def __init__(self, ids: np.ndarray):
+        self.ids = ids
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _order(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._sorted is None:
+            order = np.argsort(self.ids, kind="stable")
+            self._sorted = (order, self.ids[order])
+        return self._sorted
+
+    def contains(self, wanted: np.ndarray) -> np.ndarray:
+        """For each wanted id, whether the array holds it."""
+        _, ordered = self._order()
+        at = np.searchsorted(ordered, wanted)
+        return (
+            (at < len(ordered)) & (ordered[np.minimum(at, len(ordered) - 1)] == wanted)
+            if len(ordered)
+            else np.zeros(len(wanted), dtype=bool)
+        )
+
+    def positions(self, wanted: np.ndarray) -> np.ndarray:
+        """Every position of the array that holds one of the wanted ids."""
+        if not len(wanted) or not len(self.ids):
+            return np.zeros(0, dtype=np.int64)
+        order, ordered = self._order()
+        starts = np.searchsorted(ordered, wanted, side="left")
+        ends = np.searchsorted(ordered, wanted, side="right")
+        spans = [order[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True) if b > a]
+        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+
+
 def kind_of(index: faiss.Index) -> str | None:
     """The kind of a FAISS index as the manifest names it, None for any other FAISS index."""
-    if isinstance(index, faiss.IndexFlatIP):
+    if isinstance(index, faiss.IndexIDMap2) and isinstance(
+        faiss.downcast_index(index.index), faiss.IndexFlatIP
+    ):
         return EXACT
     if isinstance(index, faiss.IndexIVFScalarQuantizer) and index.metric_type == faiss.METRIC_INNER_PRODUCT:
         return APPROXIMATE

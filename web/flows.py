@@ -118,7 +118,7 @@ def settle(engine: Engine, embedder: Embedder, document_ids: list[int | None]) -
             session=session, embedder=embedder, taxonomy=load_taxonomy(), document_ids=ids
         )
         if report.tagged or report.merged:
-            repo.bump_generation(session=session)
+            repo.bump_generation(session=session, passage_ids=[])  # records only: no passage changed
     if report.merged:
         log.info("merged %d records into records of the same intervention", len(report.merged))
 
