@@ -114,3 +114,9 @@ def test_templates_hold_no_inline_script_style_or_handlers():
         for m in inline.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_signed_in_persons_pages_are_never_cached(client: TestClient, curator: TestClient):
+    assert curator.get("/curate/queue").headers["cache-control"] == "no-store"
+    assert curator.get("/").headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/").headers.get("cache-control", "")  # public pages may be cached

@@ -6,7 +6,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.auth import secure
+from web.auth import SESSION_COOKIE, secure
 
 # No inline script or style anywhere on the site: scripts and stylesheets are files under /static.
 CONTENT_SECURITY_POLICY = (
@@ -35,8 +35,13 @@ def security_headers(scope: Scope) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
-    if secure(Request(scope)):
+    request = Request(scope)
+    if secure(request):
         headers["Strict-Transport-Security"] = HSTS
+    if SESSION_COOKIE in request.cookies:
+        # a signed-in person's pages (drafts, accounts, the review queue) are never kept by a shared cache or
+        # the browser's history cache (OWASP ASVS 8.2.1)
+        headers["Cache-Control"] = "no-store"
     return headers
 
 
