@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from ingest.pipeline import collect_files, ingest_paths  # noqa: E402
-from kb import repo  # noqa: E402
 from kb.settings import Settings  # noqa: E402
+from kb.store import repo  # noqa: E402
 from search.embeddings import bundled_model_path  # noqa: E402
 from search.minilm import MIN_COSINE, MiniLMEmbedder, OnnxEncoder, TorchEncoder  # noqa: E402
 from search.service import passage_views  # noqa: E402

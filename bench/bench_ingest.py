@@ -24,9 +24,9 @@ sys.path.insert(0, str(REPO))
 from sqlmodel import Session  # noqa: E402
 
 from ingest.pipeline import collect_files, ingest_paths  # noqa: E402
-from kb import repo  # noqa: E402
 from kb.passage_text import passage_context_text  # noqa: E402
 from kb.settings import Settings  # noqa: E402
+from kb.store import repo  # noqa: E402
 from search.embeddings import bundled_model_path  # noqa: E402
 from web.flows import build_search_service, open_engine  # noqa: E402
 

@@ -447,8 +447,8 @@ def publish_during_searches(
     from sqlmodel import Session
 
     from kb import curation
-    from kb.db import make_engine
     from kb.settings import Settings
+    from kb.store.db import make_engine
 
     samples: list[tuple[float, float, int]] = []  # (start, ms, status)
     stop = threading.Event()

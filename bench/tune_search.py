@@ -28,8 +28,8 @@ from kbeval import matches, score_query  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import search.service as service_module  # noqa: E402
-from kb import repo  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
+from kb.store import repo  # noqa: E402
 from kb.vocabulary import load_vocabulary  # noqa: E402
 from search.lexical import tokenize  # noqa: E402
 from web.flows import build_search_service, open_engine  # noqa: E402

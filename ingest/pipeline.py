@@ -26,10 +26,11 @@ from ingest.parse import SUPPORTED_SUFFIXES, ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.site_profile import Characteristic, extract_characteristics
 from ingest.structure import detect_structure
-from kb import repo, site_profiles
-from kb.db import session_scope
-from kb.models import Document, IngestFile, Intervention, Passage, SiteCharacteristic
+from kb import site_profiles
 from kb.passage_text import HEADING_SEPARATOR, passage_context_text
+from kb.store import repo
+from kb.store.db import session_scope
+from kb.store.models import Document, IngestFile, Intervention, Passage, SiteCharacteristic
 from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vocabulary import Vocabulary, load_vocabulary
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.models import ROLES, AppSecret, LoginAttempt, User, UserSession, utcnow
+from kb.store.models import ROLES, AppSecret, LoginAttempt, User, UserSession, utcnow
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()

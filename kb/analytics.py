@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from kb.errors import InvalidInput, NotFound
-from kb.models import CurationTask, QueryLog, utcnow
+from kb.store.models import CurationTask, QueryLog, utcnow
 
 PERIODS = (7, 30, 90)
 POOR_INTERVENTIONS = 2  # fewer matching interventions than this is a poor answer

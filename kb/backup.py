@@ -38,10 +38,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.engine import URL, Connection, Engine
 
-from kb.db import init_db, make_engine
 from kb.errors import InvalidInput
-from kb.models import Document, Intervention, Passage
 from kb.settings import Settings
+from kb.store.db import init_db, make_engine
+from kb.store.models import Document, Intervention, Passage
 from kb.transfer import schema_revision
 
 FORMAT = "kb-backup"
@@ -355,7 +355,7 @@ def _copy_index_folder(folder: Path, copy: Path) -> None:
 def known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    from kb.db import MIGRATIONS
+    from kb.store.db import MIGRATIONS
 
     return {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
 

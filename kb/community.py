@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from sqlmodel import Session, col, select
 
 from kb.errors import InvalidInput, NotFound
-from kb.models import Comment, FollowUp, Intervention, LeadContact, User
+from kb.store.models import Comment, FollowUp, Intervention, LeadContact, User
 
 MAX_BODY = 5000
 MAX_AREA = 200

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
 
-from kb import repo
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.models import Document, Intervention, InterventionRevision, Passage, SiteRecord, User, utcnow
+from kb.store import repo
+from kb.store.models import Document, Intervention, InterventionRevision, Passage, SiteRecord, User, utcnow
 from kb.taxonomy import Taxonomy
 
 STATUSES = ("draft", "published", "rejected")

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from sqlmodel import Session, select
 
 from kb.errors import InvalidInput, NotFound
-from kb.models import Document, SavedSearch, User, utcnow
+from kb.store.models import Document, SavedSearch, User, utcnow
 
 # The catalogue's filter names (search/catalogue.py DIMENSIONS, evidence_level and the plain fields); anything
 # else in a posted query string (q, sort, page, document) is not a filter and is dropped.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, delete, select
 
 from kb.errors import InvalidInput, NotFound
-from kb.models import SiteCharacteristic, SiteRecord, utcnow
+from kb.store.models import SiteCharacteristic, SiteRecord, utcnow
 
 CHARACTERISTICS = {
     "population": "Population",

@@ -43,8 +43,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session, SQLModel
 
-from kb import repo
 from kb.errors import Conflict, InvalidInput
+from kb.store import repo
 
 FORMAT = "kb-export"
 VERSION = 1

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.models import Document, Intervention, Passage, Upload, UploadContent, UploadFile, User, utcnow
+from kb.store.models import Document, Intervention, Passage, Upload, UploadContent, UploadFile, User, utcnow
 
 UNFINISHED = ("queued", "parsing", "extracting", "indexing")
 WORKING = ("parsing", "extracting", "indexing")

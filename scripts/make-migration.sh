@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Write a new Alembic migration for the difference between kb/models.py and the newest migration.
+# Write a new Alembic migration for the difference between kb/store/models.py and the newest migration.
 # Usage: scripts/make-migration.sh NNNN "what changed"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine
-from kb.db import migration_config
+from kb.store.db import migration_config
 
 scratch, revision, message = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 engine = create_engine(f"sqlite:///{scratch / 'scratch.sqlite3'}")
@@ -18,5 +18,5 @@ config = migration_config(engine)
 command.upgrade(config, "head")
 command.revision(config, message=message, autogenerate=True, rev_id=revision)
 PY
-ruff format -q kb/migrations/versions
-ruff check -q --fix kb/migrations/versions
+ruff format -q kb/store/migrations/versions
+ruff check -q --fix kb/store/migrations/versions

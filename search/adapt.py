@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.repo import IndexRow
+from kb.store.repo import IndexRow
 from search.embeddings import bundled_model_path
 
 log = logging.getLogger(__name__)

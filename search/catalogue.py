@@ -16,10 +16,11 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from kb import repo, site_profiles
+from kb import site_profiles
 from kb.curation import MERGED_NOTE
 from kb.errors import InvalidInput, NotFound
-from kb.models import Document, Intervention
+from kb.store import repo
+from kb.store.models import Document, Intervention
 from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS, area_terms, similarity
 from search.embeddings import Embedder

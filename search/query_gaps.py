@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from kb.analytics import PERIODS, QueryStat, open_tasks_by_query, query_stats
 from kb.errors import InvalidInput
-from kb.models import utcnow
+from kb.store.models import utcnow
 from kb.taxonomy import Taxonomy
 from kb.vocabulary import ACRONYM_WEIGHT, Key, Vocabulary, phrase_key
 from search.expansion import expand_query

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from kb import saved as saved_store
 from kb.errors import InvalidInput
-from kb.models import SavedSearch, User, utcnow
 from kb.saved import as_utc
+from kb.store.models import SavedSearch, User, utcnow
 from search.catalogue import CatalogueService, Record
 from search.listing import EVERY, filters_from_pairs, list_interventions
 from search.results import SearchHit

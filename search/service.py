@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from kb import repo
 from kb.errors import InvalidInput
-from kb.models import Document, Passage
 from kb.passage_text import HEADING_SEPARATOR, passage_context_text
+from kb.store import repo
+from kb.store.models import Document, Passage
 from kb.text import paragraph_spans, sentence_spans
 from kb.vocabulary import Vocabulary, sites_in
 from search.embeddings import Embedder
@@ -152,7 +152,7 @@ class IndexSnapshot:
 class SearchService:
     """Holds the indexes for the passages in the database and keeps them in step with it.
 
-    A change that names its passages (kb.repo.bump_generation) is applied in place in milliseconds: the
+    A change that names its passages (kb.store.repo.bump_generation) is applied in place in milliseconds: the
     passages are re-read, their vectors taken from the cache, and a new snapshot made that shares the large
     indexes with the old one. A full build (the first load, another model, a change too large, a compaction)
     runs in a background thread while the current snapshot keeps answering, then is swapped in.

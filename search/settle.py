@@ -26,7 +26,7 @@ import numpy as np
 from sqlmodel import Session, or_, select
 
 from kb.curation import fold
-from kb.models import Document, Intervention
+from kb.store.models import Document, Intervention
 from kb.taxonomy import Taxonomy
 from search.embeddings import Embedder
 from search.fusion import shingles

@@ -11,7 +11,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlmodel import Session
 
-from kb import repo
+from kb.store import repo
 from kb.vocabulary import Vocabulary
 from search.expansion import expand_query
 from search.lexical import STOPWORDS, TOKEN, normalise_for_tokens, tokenize

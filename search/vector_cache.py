@@ -8,7 +8,8 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from kb import repo, uploads
+from kb import uploads
+from kb.store import repo
 from search.embeddings import Embedder
 
 DOCUMENT_BATCH = 256  # views encoded and committed at a time when a whole document is pre-encoded

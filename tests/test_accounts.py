@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from kb import accounts
-from kb.models import User, UserSession
+from kb.store.models import User, UserSession
 from tests.conftest import PASSWORD, add_user, client_as, make_settings, post_form, sign_in
 
 

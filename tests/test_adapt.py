@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.repo import IndexRow
+from kb.store.repo import IndexRow
 from search.adapt import (
     FORMAT_VERSION,
     adapt,
@@ -99,7 +99,7 @@ def test_adapting_the_real_model_on_real_seed_text_writes_a_measured_manifest(tm
     assert not ingest_and_index(files, settings=settings, engine=engine, service=None).failed
     from sqlmodel import Session
 
-    from kb import repo
+    from kb.store import repo
 
     with Session(engine) as session:
         rows = repo.index_rows(session=session)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from kb import analytics
-from kb.models import CurationTask, QueryLog, utcnow
+from kb.store.models import CurationTask, QueryLog, utcnow
 from kb.taxonomy import load_taxonomy
 from kb.vocabulary import load_vocabulary
 from search import query_gaps

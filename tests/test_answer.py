@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from kb import repo
+from kb.store import repo
 from kb.taxonomy import load_taxonomy
 from search.answer import measures_named
 from tests.conftest import REPO, SEEDS, make_settings, write

@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 from ingest.pipeline import collect_files
 from kb import uploads
 from kb.backup import MANIFEST, SQLITE_FILE, count_content, make_backup
-from kb.models import Document, IngestFile, IngestRun, Intervention, Passage, UploadContent
 from kb.settings import Settings, get_settings
+from kb.store.models import Document, IngestFile, IngestRun, Intervention, Passage, UploadContent
 from kb.transfer import schema_revision
 from tests.conftest import REPO, SEEDS, TEST_POSTGRES_URL, make_settings, write
 from tests.test_pipeline import REPORT
@@ -157,7 +157,7 @@ def test_a_backup_restores_the_same_content_and_the_same_answers(seeded, tmp_pat
 def test_a_backup_of_an_older_schema_is_migrated_up_on_restore(tmp_path: Path):
     from alembic import command
 
-    from kb.db import migration_config
+    from kb.store.db import migration_config
 
     source = make_settings(tmp_path / "old")
     engine = open_engine(source)

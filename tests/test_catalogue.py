@@ -275,7 +275,7 @@ def test_merges_made_after_ingest_are_stored_where_curators_see_them(catalogue_c
     and a curator finds it under "rejected" and can publish it again."""
     from sqlmodel import Session, select
 
-    from kb.models import Intervention
+    from kb.store.models import Intervention
     from tests.conftest import post_form
 
     with Session(catalogue_client.app.state.engine) as session:

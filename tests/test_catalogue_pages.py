@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from kb.models import Intervention
+from kb.store.models import Intervention
 from kb.taxonomy import load_taxonomy
 from search.catalogue import Record
 from tests.conftest import write

@@ -12,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlmodel import Session, select
 
 from kb import community
-from kb.models import Comment, Intervention
+from kb.store.models import Comment, Intervention
 from tests.conftest import client_as, post_form, write
 from tests.test_catalogue import ISLINGTON, KENT
 from web.markdown import render_markdown
@@ -227,7 +227,7 @@ def test_comments_on_a_missing_or_unpublished_intervention_are_404(client, membe
         row = session.get(Intervention, kent)
         row.status = "draft"
         session.add(row)
-        from kb import repo
+        from kb.store import repo
 
         repo.bump_generation(session=session)
         session.commit()

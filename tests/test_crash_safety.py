@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from kb.models import Document, IngestRun, Intervention, Passage
 from kb.settings import Settings
+from kb.store.models import Document, IngestRun, Intervention, Passage
 from tests.conftest import REPO, TEST_POSTGRES_URL, make_settings
 from web.flows import build_search_service, open_engine
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from kb import repo
+from kb.store import repo
 from tests.conftest import TEST_POSTGRES_URL, write
 from tests.test_pipeline import REPORT
 from web.flows import ingest_and_index, open_engine

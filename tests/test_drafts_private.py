@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from kb.models import Passage, User
+from kb.store.models import Passage, User
 from tests.conftest import PASSWORD, csrf_token, post_form
 from tests.test_review import ingest_draft, interventions_of
 

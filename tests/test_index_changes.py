@@ -13,8 +13,9 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from ingest.pipeline import ingest_file
-from kb import curation, repo
-from kb.models import Document, Passage
+from kb import curation
+from kb.store import repo
+from kb.store.models import Document, Passage
 from search import service as service_module
 from search.lexical import LexicalIndex, LexicalManifest, tokenize
 from search.service import SearchService

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from kb.db import init_db, make_engine, migration_config
+from kb.store.db import init_db, make_engine, migration_config
 
 
 def schema_differences(engine) -> list:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from ingest.pipeline import ingest_paths
-from kb.models import Intervention
+from kb.store.models import Intervention
 from tests.conftest import write
 from web.flows import open_engine
 

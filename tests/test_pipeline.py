@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from ingest import pipeline
 from ingest.pipeline import ingest_paths
-from kb import repo
+from kb.store import repo
 from tests.conftest import write
 from web.flows import open_engine
 

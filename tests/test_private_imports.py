@@ -106,7 +106,8 @@ MODULES = {
     "ingest.clean.furniture",
     "ingest.pipeline",
     "kb",
-    "kb.repo",
+    "kb.store",
+    "kb.store.repo",
 }
 
 
@@ -114,10 +115,10 @@ def test_the_check_flags_a_private_import_and_a_private_attribute():
     source = (
         "from ingest.clean.common import _Para, is_table_row\n"
         "from .common import _helper\n"
-        "import kb.repo\n"
+        "import kb.store.repo\n"
         "from ingest import pipeline as p\n"
         "import ingest.clean.common as common\n"
-        "kb.repo._session_for(1)\n"
+        "kb.store.repo._session_for(1)\n"
         "p._stage\n"
         "common._private_re.search('x')\n"
     )
@@ -125,7 +126,7 @@ def test_the_check_flags_a_private_import_and_a_private_attribute():
     assert found == [
         "ingest.clean.furniture:1 imports ingest.clean.common._Para",
         "ingest.clean.furniture:2 imports ingest.clean.common._helper",
-        "ingest.clean.furniture:6 uses kb.repo._session_for",
+        "ingest.clean.furniture:6 uses kb.store.repo._session_for",
         "ingest.clean.furniture:7 uses ingest.pipeline._stage",
         "ingest.clean.furniture:8 uses ingest.clean.common._private_re",
     ]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
-from kb import repo
+from kb.store import repo
 from tests.conftest import make_settings
 from web.flows import build_search_service, ingest_and_index, open_engine
 
@@ -85,7 +85,7 @@ def test_the_models_intervention_types_are_stored_with_the_records(real_service)
 
     from sqlmodel import select
 
-    from kb.models import Intervention
+    from kb.store.models import Intervention
 
     with Session(real_service.engine) as session:
         rows = session.exec(select(Intervention).where(Intervention.status != "rejected")).all()

@@ -18,7 +18,7 @@ from ingest.parse import ParseError, parse_bytes
 from ingest.passages import split_passages
 from ingest.pipeline import ingest_paths
 from ingest.structure import Section, detect_structure
-from kb.models import IngestFile
+from kb.store.models import IngestFile
 from web.flows import open_engine
 
 SIZE = 5 * 1024 * 1024

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from kb.models import Document, Intervention, InterventionRevision
+from kb.store.models import Document, Intervention, InterventionRevision
 from tests.conftest import client_as, post_form, write
 
 SUNDERLAND = """Sunderland Recovery at Home – Evaluation Summary

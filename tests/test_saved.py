@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from kb import saved as saved_store
 from kb.errors import InvalidInput
-from kb.models import SavedSearch, utcnow
+from kb.store.models import SavedSearch, utcnow
 from tests.conftest import client_as, post_form, write
 from tests.test_catalogue import ISLINGTON, KENT
 from web.digest import send_digests

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from kb.models import Intervention, QueryLog
+from kb.store.models import Intervention, QueryLog
 from search.catalogue import Record, sort_records
 from tests.conftest import write
 from tests.test_catalogue import ISLINGTON, KENT
@@ -121,7 +121,7 @@ def test_catalogue_pages_fifty_rows_at_a_time(site):
 
 def test_sort_records_is_stable_and_reversible():
     def record(key: int, title: str, level: str) -> Record:
-        from kb.models import Intervention
+        from kb.store.models import Intervention
 
         return Record(Intervention(id=key, key=str(key), title=title, evidence_level=level), None, [], [], [])
 
@@ -199,7 +199,7 @@ def test_every_search_is_logged_and_logging_never_breaks_search(site, monkeypatc
     def broken(**_):
         raise RuntimeError("the log table is locked")
 
-    monkeypatch.setattr("kb.repo.QueryLog", broken)
+    monkeypatch.setattr("kb.store.repo.QueryLog", broken)
     assert site.get("/search", params={"q": "discharge"}).status_code == 200
 
 

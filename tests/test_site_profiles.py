@@ -13,8 +13,8 @@ from ingest.clean import clean_text
 from ingest.pipeline import domain_knowledge
 from ingest.site_profile import characteristics_in_sentence, extract_characteristics, parse_population
 from ingest.structure import detect_structure
-from kb import repo
-from kb.models import SiteCharacteristic
+from kb.store import repo
+from kb.store.models import SiteCharacteristic
 from tests.conftest import SEEDS, post_form, write
 from web.flows import ingest_and_index
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
-from kb import models, repo
 from kb.errors import Conflict, InvalidInput
 from kb.settings import get_settings
+from kb.store import models, repo
 from kb.transfer import (
     EXCLUDED,
     EXPORTED,

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from ingest.interventions import LOCAL, NOT_LOCAL, POINTER, classify_unit
 from ingest.pipeline import ingest_paths
-from kb.models import Intervention
+from kb.store.models import Intervention
 from tests.conftest import write
 from web.flows import open_engine
 

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from kb import uploads
 from kb.errors import Conflict
-from kb.models import UploadContent, UploadFile, utcnow
 from kb.settings import Settings, get_settings
+from kb.store.models import UploadContent, UploadFile, utcnow
 from web.app import create_app
 from web.cli import main
 from web.flows import open_engine

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from kb import repo, uploads
-from kb.models import Document, Intervention, Upload, UploadContent, UploadFile, utcnow
+from kb import uploads
+from kb.store import repo
+from kb.store.models import Document, Intervention, Upload, UploadContent, UploadFile, utcnow
 from search.service import passage_views
 from tests.conftest import client_as, csrf_token, make_settings
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from kb import repo
 from kb.errors import KbError
 from kb.settings import get_settings
+from kb.store import repo
 from search.explain import explanation_text
 from web.flows import build_search_service, ingest_and_index, load_default_corpus_if_empty, open_engine
 

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from kb import saved as saved_store
 from kb.errors import InvalidInput
-from kb.models import SavedSearch, User
 from kb.settings import Settings
+from kb.store.models import SavedSearch, User
 from search.catalogue import CatalogueService
 from search.saved_searches import Found, digests_due
 from search.service import SearchService

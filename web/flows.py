@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ingest.pipeline import FileResult, RunSummary, collect_files, ingest_paths
-from kb import repo
-from kb.db import init_db, make_engine, session_scope
-from kb.models import SiteRecord
 from kb.settings import Settings
+from kb.store import repo
+from kb.store.db import init_db, make_engine, session_scope
+from kb.store.models import SiteRecord
 from kb.taxonomy import load_taxonomy
 from kb.vocabulary import load_vocabulary
 from search.adapt import adopted_model_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.models import Passage
+from kb.store.models import Passage
 
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from kb.models import PassageBase
+from kb.store.models import PassageBase
 from search.results import DocumentRef, SearchHit, SearchResponse
 
 __all__ = [

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import accounts
 from kb.errors import Forbidden, InvalidInput, KbError, TooManyRequests
-from kb.models import ROLES
+from kb.store.models import ROLES
 from web.auth import SESSION_COOKIE as SESSION_COOKIE_NAME
 from web.auth import (
     AdminDep,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import select
 
 from kb import analytics
-from kb.models import User
+from kb.store.models import User
 from search import query_gaps
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep

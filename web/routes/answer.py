@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlmodel import Session
 
-from kb import repo
+from kb.store import repo
 from search.answer import Answer, summarise
 from web.deps import SessionDep
 from web.errors import error_responses

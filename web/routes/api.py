@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from kb import repo, uploads
-from kb.models import IngestFile, IngestRun
+from kb import uploads
+from kb.store import repo
+from kb.store.models import IngestFile, IngestRun
 from web.auth import CuratorDep
 from web.deps import MAX_ID, NO_NUL, IdPath, SearchDep, SessionDep
 from web.errors import error_responses

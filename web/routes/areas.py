@@ -10,9 +10,10 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from kb import repo, site_profiles
+from kb import site_profiles
 from kb.errors import NotFound
-from kb.models import SiteCharacteristic, SiteRecord
+from kb.store import repo
+from kb.store.models import SiteCharacteristic, SiteRecord
 from search.areas import AREA_LABELS, area_terms, describe, similar_sites
 from search.catalogue import CatalogueService
 from web.auth import CsrfDep, CuratorDep

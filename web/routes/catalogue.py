@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
 from kb.errors import NotFound
-from kb.models import SiteRecord
+from kb.store.models import SiteRecord
 from search.catalogue import DIMENSIONS, MAX_LIMIT, CatalogueService, Filters, Record
 from search.listing import EVERY, Paging, filters_from_pairs, list_interventions
 from web.deps import IdPath, SessionDep, SiteIdPath

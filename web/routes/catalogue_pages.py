@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
-from kb import repo
 from kb.errors import InvalidInput, NotFound
-from kb.models import SiteRecord
+from kb.store import repo
+from kb.store.models import SiteRecord
 from kb.taxonomy import Taxonomy
 from search.catalogue import MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record
 from search.listing import EVERY, list_interventions

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func
 from sqlmodel import select
 
-from kb.models import Comment, CurationTask, Document, Intervention, QueryLog, UploadFile, User, utcnow
+from kb.store.models import Comment, CurationTask, Document, Intervention, QueryLog, UploadFile, User, utcnow
 from web.auth import CsrfDep, CuratorDep
 from web.deps import SessionDep
 from web.render import render

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from kb import repo
 from kb.errors import InvalidInput
+from kb.store import repo
 from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS
 from search.catalogue import DIMENSIONS, MIN_TAG_CONFIDENCE, CatalogueService, Filters, Record, sort_records

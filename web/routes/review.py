@@ -13,7 +13,7 @@ from sqlmodel import Session
 from ingest.submissions import SUBMISSION_FIELDS, proposed_submission
 from kb import curation
 from kb.errors import InvalidInput
-from kb.models import Document, Intervention
+from kb.store.models import Document, Intervention
 from kb.taxonomy import Taxonomy
 from web.auth import CsrfDep, CuratorDep, MemberDep
 from web.deps import SessionDep

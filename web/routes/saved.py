@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kb import saved as saved_store
-from kb.models import SavedSearch, utcnow
+from kb.store.models import SavedSearch, utcnow
 from search.listing import Paging, filters_from_pairs, list_interventions
 from search.saved_searches import Found, find
 from web.auth import CsrfDep, MemberDep

@@ -56,7 +56,7 @@ class Passage(PassageBase, table=True):
     document_id: int = Field(foreign_key="document.id", index=True)
     embed_hash: str = Field(index=True)  # hash of the text the embedder sees (context + passage)
     # a curator published a record that cites this passage: it is searchable and readable on its own while the
-    # rest of its draft document waits for review (kb.repo.sync_released keeps it true to the records)
+    # rest of its draft document waits for review (kb.store.repo.sync_released keeps it true to the records)
     released: bool = Field(default=False, index=True)
 
 

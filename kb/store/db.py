@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-from kb import models  # noqa: F401  (registers the tables)
 from kb.settings import Settings
+from kb.store import models  # noqa: F401  (registers the tables)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -50,7 +50,7 @@ def migration_config(engine: Engine):  # -> alembic.config.Config
 
 
 def init_db(engine: Engine) -> None:
-    """Bring the database to the newest schema with the migrations in kb/migrations (an empty database is
+    """Bring the database to the newest schema with the migrations in kb/store/migrations (an empty database is
     built from scratch; one made before migrations existed is recognised and stamped).
 
     Several processes may start at once on one database: one that loses a race retries and finds the

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, select
 
 from kb.errors import NotFound
-from kb.models import (
+from kb.store.models import (
     Document,
     EmbeddingCache,
     IndexChange,
@@ -244,7 +244,7 @@ def replace_document(
 
 def interventions_people_touched(*, session: Session, document_id: int) -> list[Intervention]:
     """A document's interventions that a person edited, reviewed or discussed: a re-ingest keeps them."""
-    from kb.models import Comment, FollowUp, InterventionRevision, LeadContact
+    from kb.store.models import Comment, FollowUp, InterventionRevision, LeadContact
 
     rows = list(session.exec(select(Intervention).where(Intervention.document_id == document_id)))
     ids = [r.id for r in rows]

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from kb import models  # noqa: F401  (registers the tables)
+from kb.store import models  # noqa: F401  (registers the tables)
 
 config = context.config
 
