@@ -14,17 +14,13 @@ from sqlmodel import Session, select
 
 from kb.errors import InvalidInput, NotFound
 from kb.store.models import Document, SavedSearch, User, utcnow
+from kb.taxonomy import REQUIRED_DIMENSIONS
 
-# The catalogue's filter names (search/catalogue.py DIMENSIONS, evidence_level and the plain fields); anything
-# else in a posted query string (q, sort, page, document) is not a filter and is dropped.
+# The catalogue's filter names: the taxonomy's tag dimensions and evidence level (not outcome kind, which is
+# a property of an outcome, not a record) and the plain fields; anything else in a posted query string (q, sort,
+# page, document) is not a filter and is dropped.
 FILTER_NAMES = (
-    "care_model",
-    "intervention_type",
-    "population",
-    "setting",
-    "enabler",
-    "outcome_measure",
-    "evidence_level",
+    *(d for d in REQUIRED_DIMENSIONS if d != "outcome_kind"),
     "site",
     "programme",
     "origin",
