@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     embed_backend: str = "auto"  # "auto" (timed on this machine), "bf16", "fp32", "onnx" or "onnx-int8"
     corpus_dir: Path = REPO_ROOT / "corpus"
     load_default_corpus: bool = True
-    max_file_mb: int = 50
+    max_file_mb: int = 50  # one uploaded file; refused as soon as its bytes pass this, while it streams in
+    max_upload_mb: int = 200  # one upload request, all its files together
+    max_upload_files: int = 50  # files in one upload
+    uploads_per_hour: int = 30  # uploads one account may make in an hour
     max_passage_chars: int = 1200
     review_threshold: float = (
         0.6  # a found record judged a local intervention with less confidence waits for review

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
-from kb.errors import Conflict, InvalidInput, NotFound
+from kb.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from kb.store.models import Document, Intervention, Passage, Upload, UploadContent, UploadFile, User, utcnow
 
 UNFINISHED = ("queued", "parsing", "extracting", "indexing")
@@ -104,13 +105,14 @@ def create_upload(
     files: list[IncomingFile],
     allowed_suffixes: frozenset[str],
     max_bytes: int,
+    max_files: int = MAX_FILES,
 ) -> Upload:
     """Store the files (bytes in UploadContent) queued for ingestion, or raise UploadRefused naming every refused
     file and store nothing. Commits."""
     if not files:
         raise UploadRefused(["Choose at least one file to upload."])
-    if len(files) > MAX_FILES:
-        raise UploadRefused([f"Upload at most {MAX_FILES} files at a time; you chose {len(files)}."])
+    if len(files) > max_files:
+        raise UploadRefused([f"Upload at most {max_files} files at a time; you chose {len(files)}."])
     refused = [r for f in files if (r := refusal(f, allowed_suffixes=allowed_suffixes, max_bytes=max_bytes))]
     if refused:
         raise UploadRefused(refused)
@@ -130,6 +132,32 @@ def create_upload(
     session.commit()
     session.refresh(upload)
     return upload
+
+
+def uploads_since(*, session: Session, user_id: int, since: datetime) -> list[datetime]:
+    """When this account made each of its uploads after `since`, oldest first (for the hourly cap)."""
+    statement = (
+        select(Upload.created_at)
+        .where(Upload.user_id == user_id, Upload.created_at >= since)  # type: ignore[arg-type,operator]
+        .order_by(Upload.created_at)  # type: ignore[arg-type]
+    )
+    return list(session.exec(statement))
+
+
+def check_hourly_cap(*, session: Session, user_id: int, per_hour: int) -> None:
+    """Raise TooManyRequests, saying when the next upload is possible, if the account used its hour's uploads."""
+    now = utcnow()
+    recent = uploads_since(session=session, user_id=user_id, since=now - timedelta(hours=1))
+    if len(recent) < per_hour:
+        return
+    oldest = recent[-per_hour]
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+    wait = max(1, math.ceil((oldest + timedelta(hours=1) - now).total_seconds() / 60))
+    raise TooManyRequests(
+        f"Nothing was uploaded: an account may make {per_hour} uploads an hour, and you have made "
+        f"{len(recent)} in the last hour. Try again in {wait} minute{'' if wait == 1 else 's'}, or send "
+        "more files in each upload."
+    )
 
 
 def get_upload_or_raise(*, session: Session, upload_id: int) -> Upload:

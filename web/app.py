@@ -19,6 +19,7 @@ from kb import accounts
 from kb.settings import Settings, get_settings
 from kb.taxonomy import load_taxonomy
 from web.auth import AuthMiddleware, csrf_field, security_schemes
+from web.body_limits import BodyLimitMiddleware
 from web.errors import install_error_handlers
 from web.flows import (
     build_catalogue,
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.taxonomy = load_taxonomy()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # BodyLimitMiddleware inside AuthMiddleware: a refused body's page still knows who is signed in.
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(AuthMiddleware)
     for module in (
         api,

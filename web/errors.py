@@ -25,6 +25,7 @@ TITLES = {
     404: "Page not found",
     405: "Not allowed",
     409: "Conflict",
+    413: "Too large to accept",
     422: "Check what you entered",
     429: "Too many attempts",
     500: "Sorry, something went wrong",
@@ -35,7 +36,10 @@ MEANINGS = {
     401: "Not signed in: send the `kb_session` cookie that signing in at /login sets.",
     403: "Signed in, but the account's role is not enough for this.",
     404: "Nothing has this id.",
+    413: "The request body, or a file in it, is larger than the site accepts, or it holds too many files; "
+    "reading stopped at the limit and nothing was kept.",
     422: "A parameter is malformed or out of range (a word where a number goes, a number too large).",
+    429: "Too many of these requests from this account in the last hour (or minutes): wait and try again.",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.datastructures import UploadFile as ReceivedFile
@@ -12,9 +12,11 @@ from kb import uploads
 from kb.settings import Settings
 from web.auth import CsrfDep, CuratorDep
 from web.deps import IdPath, SessionDep, SettingsDep
+from web.errors import error_responses
 from web.worker import wake_worker
 
-router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
+# CSRF is declared route by route: the upload's hourly cap must be checked before its form (the body) is read.
+router = APIRouter(include_in_schema=False)
 
 READ_CHUNK = 1024 * 1024
 
@@ -31,7 +33,7 @@ def render_uploads(
         "uploads": uploads.recent_uploads(session=session),
         "suffixes": sorted(SUPPORTED_SUFFIXES),
         "max_file_mb": settings.max_file_mb,
-        "max_files": uploads.MAX_FILES,
+        "max_files": settings.max_upload_files,
         "errors": errors or [],
     }
     return request.app.state.templates.TemplateResponse(
@@ -53,7 +55,16 @@ def upload_list(request: Request, session: SessionDep, settings: SettingsDep, us
     return render_uploads(request, session, settings)
 
 
-@router.post("/curate/uploads")
+def within_hourly_cap(session: SessionDep, settings: SettingsDep, user: CuratorDep) -> None:
+    """Refuse (429) an account that used its uploads for the hour, before a byte of the new one is read."""
+    uploads.check_hourly_cap(session=session, user_id=user.id, per_hour=settings.uploads_per_hour)
+
+
+@router.post(
+    "/curate/uploads",
+    dependencies=[Depends(within_hourly_cap), CsrfDep],
+    responses=error_responses(401, 403, 413, 422, 429),
+)
 async def upload_files(request: Request, session: SessionDep, settings: SettingsDep, user: CuratorDep):
     max_bytes = settings.max_file_mb * 1024 * 1024
     form = await request.form()
@@ -71,6 +82,7 @@ async def upload_files(request: Request, session: SessionDep, settings: Settings
             files=incoming,
             allowed_suffixes=SUPPORTED_SUFFIXES,
             max_bytes=max_bytes,
+            max_files=settings.max_upload_files,
         )
     except uploads.UploadRefused as err:
         return render_uploads(request, session, settings, errors=err.reasons, status_code=422)
@@ -84,7 +96,7 @@ def upload_page(request: Request, upload_id: IdPath, session: SessionDep, user: 
     return request.app.state.templates.TemplateResponse(request, "upload.html", {"upload": status})
 
 
-@router.post("/curate/uploads/files/{file_id}/retry")
+@router.post("/curate/uploads/files/{file_id}/retry", dependencies=[CsrfDep])
 def retry(request: Request, file_id: IdPath, session: SessionDep, user: CuratorDep):
     file = uploads.retry_file(session=session, file_id=file_id)
     wake_worker(request.app)
