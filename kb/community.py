@@ -79,7 +79,9 @@ def clean_body(body: str, *, what: str = "your comment") -> str:
 
 
 def authors(*, session: Session, user_ids: set[int], intervention_id: int | None = None) -> dict[int, Author]:
-    """Display names for these users; someone whose e-mail is a lead contact's for this intervention is its lead."""
+    """Display names for these users. Someone is the intervention's lead when their account's address is a lead
+    contact's and they have confirmed it (by a signed link sent there): registering with an address proves
+    nothing, so an unconfirmed account is never shown as the lead."""
     if not user_ids:
         return {}
     users = session.exec(select(User).where(col(User.id).in_(user_ids))).all()
@@ -91,7 +93,13 @@ def authors(*, session: Session, user_ids: set[int], intervention_id: int | None
             if c.email
         }
     return {
-        u.id: Author(id=u.id, name=u.name, role=u.role, email=u.email, lead=u.email.lower() in lead_emails)  # type: ignore[misc]
+        u.id: Author(  # type: ignore[misc]
+            id=u.id,
+            name=u.name,
+            role=u.role,
+            email=u.email,
+            lead=u.email_confirmed_at is not None and u.email.lower() in lead_emails,
+        )
         for u in users
     }
 

@@ -271,7 +271,9 @@ def _record(session: Session, row: Intervention, *, user_id: int | None, action:
     changed: set[int] = set()
     for document_id in _documents_cited(row):
         changed |= repo.sync_released(session=session, document_id=document_id)
-    repo.bump_generation(session=session, passage_ids=changed)  # the passages a publish or reject released or withdrew
+    repo.bump_generation(
+        session=session, passage_ids=changed
+    )  # the passages a publish or reject released or withdrew
 
 
 def _documents_cited(row: Intervention) -> set[int]:

@@ -170,6 +170,21 @@ def client_as(test_client: TestClient, role: str) -> TestClient:
     return other
 
 
+def confirm_address(browser: TestClient) -> None:
+    """The browser's account confirms its address by following a confirmation link, as if from the e-mail."""
+    from sqlmodel import Session
+
+    from kb import email_links
+    from kb.store.models import User
+
+    app = browser.app
+    with Session(app.state.engine) as session:
+        user = session.get(User, browser.user.id)  # type: ignore[attr-defined]
+        token = email_links.make_token(secret=app.state.secret, purpose=email_links.CONFIRM, user=user)
+    response = browser.get("/confirm-email", params={"token": token})
+    assert response.status_code == 200 and "is confirmed" in response.text, response.text
+
+
 @pytest.fixture
 def curator(client: TestClient) -> TestClient:
     return client_as(client, "curator")

@@ -179,7 +179,9 @@ def test_a_declared_length_past_the_limit_is_refused_before_a_byte_is_read(small
 def test_any_other_form_stops_being_read_at_the_form_limit(small_limits: TestClient):
     def endless_form() -> Iterator[bytes]:
         yield b"email=someone%40example.nhs.uk&password=x"
-        for _ in range(10 * MAX_FORM_BYTES // CHUNK):  # many fields, each under Starlette's 1 MB for one field
+        for _ in range(
+            10 * MAX_FORM_BYTES // CHUNK
+        ):  # many fields, each under Starlette's 1 MB for one field
             yield b"&note=" + b"a" * (CHUNK - 6)
 
     headers = {"host": "testserver", "content-type": "application/x-www-form-urlencoded"}

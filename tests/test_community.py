@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from kb import community
 from kb.store.models import Comment, Intervention
-from tests.conftest import client_as, post_form, write
+from tests.conftest import client_as, confirm_address, post_form, write
 from tests.test_catalogue import ISLINGTON, KENT
 from web.markdown import render_markdown
 
@@ -192,6 +192,9 @@ def test_the_lead_answering_marks_a_question_answered(client, curator, member, i
     )
     question = comment_id(comment(member, kent, "Did it last?", kind="question"))
     comment(lead, kent, "Yes, five years on.", parent_id=question)
+    # Registering with the lead's address proves nothing: not the lead until the address is confirmed.
+    assert "Answered" not in page_of(client, kent).css_first(f"#comment-{question} .byline").text()
+    confirm_address(lead)
     assert "Answered" in page_of(client, kent).css_first(f"#comment-{question} .byline").text()
 
 

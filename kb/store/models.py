@@ -215,6 +215,9 @@ class User(SQLModel, table=True):
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # when the owner followed a signed link sent to `email` (None: never); only then is the address theirs
+    email_confirmed_at: datetime | None = None
+    email_link_sent_at: datetime | None = None  # the last confirmation or reset e-mail, to space them out
 
 
 class UserSession(SQLModel, table=True):

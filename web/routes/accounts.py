@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import accounts
+from kb.email_links import CONFIRM
 from kb.errors import Forbidden, InvalidInput, KbError, TooManyRequests
 from kb.store.models import ROLES
 from web.auth import SESSION_COOKIE as SESSION_COOKIE_NAME
@@ -21,9 +22,12 @@ from web.auth import (
     set_session_cookie,
 )
 from web.deps import IdPath, SessionDep, SettingsDep
+from web.identity import NO_SMTP, send_link
 from web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
+
+LOGIN_NOTICES = {"password-reset": "Your password is changed. Sign in with your new password."}
 
 
 def safe_next(target: str | None) -> str:
@@ -44,7 +48,8 @@ def client_of(request: Request) -> str:
 def login_page(request: Request, user: OptionalUserDep, next: Annotated[str | None, Query()] = None):  # noqa: A002
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next), "email": ""})
+    notice = LOGIN_NOTICES.get(request.query_params.get("done", ""))
+    return render(request, "login.html", {"next": safe_next(next), "email": "", "notice": notice})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -127,7 +132,12 @@ def register(
     except KbError as err:
         return render(request, "register.html", {"values": values, "error": err.message}, err.status_code)
     token = accounts.start_session(session=session, user_id=created.id, days=settings.session_days)  # type: ignore[arg-type]
-    response = RedirectResponse("/account", status_code=303)
+    # The address is not the member's until they follow the link sent to it (kb/email_links.py).
+    problem = send_link(
+        session=session, settings=settings, secret=request.app.state.secret, user=created, purpose=CONFIRM
+    )
+    target = f"problem={'no-smtp' if problem == NO_SMTP else 'failed'}" if problem else "done=sent"
+    response = RedirectResponse(f"/account/check-email?{target}", status_code=303)
     set_session_cookie(request, response, token, days=settings.session_days)
     return response
 

@@ -142,6 +142,8 @@ def set_characteristic(
     site_profiles.set_characteristic(
         session=session, site_id=site_id, name=name, value=value, user_id=user.id
     )
-    repo.bump_generation(session=session, passage_ids=[])  # every process reloads the catalogue's area filters
+    repo.bump_generation(
+        session=session, passage_ids=[]
+    )  # every process reloads the catalogue's area filters
     session.commit()
     return RedirectResponse(f"/sites/{site_id}#characteristics", status_code=303)
