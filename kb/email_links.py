@@ -163,9 +163,13 @@ def reset_password(*, session: Session, secret: str, token: str, password: str) 
 # --- spacing the e-mails out -------------------------------------------------------------------------------
 
 
-def check_link_spacing(*, session: Session, user: User) -> None:
+def _sent_column(purpose: str) -> str:
+    return "confirm_link_sent_at" if purpose == CONFIRM else "reset_link_sent_at"
+
+
+def check_link_spacing(*, session: Session, user: User, purpose: str) -> None:
     """Raise TooManyRequests when the account was sent a link less than LINK_SPACING ago."""
-    sent = user.email_link_sent_at
+    sent = getattr(user, _sent_column(purpose))
     if sent is None:
         return
     sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
@@ -178,8 +182,8 @@ def check_link_spacing(*, session: Session, user: User) -> None:
         )
 
 
-def note_link_sent(*, session: Session, user_id: int) -> None:
+def note_link_sent(*, session: Session, user_id: int, purpose: str) -> None:
     user = accounts.get_user_or_raise(session=session, user_id=user_id)
-    user.email_link_sent_at = utcnow()
+    setattr(user, _sent_column(purpose), utcnow())
     session.add(user)
     session.commit()

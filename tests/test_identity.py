@@ -86,7 +86,7 @@ def allow_another_link(app, email: str) -> None:  # noqa: ANN001
     """As if a minute had passed since the last e-mail (links are spaced a minute apart)."""
     with Session(app.state.engine) as session:
         user = session.exec(select(User).where(User.email == email)).one()
-        user.email_link_sent_at = None
+        user.confirm_link_sent_at = user.reset_link_sent_at = None
         session.add(user)
         session.commit()
 

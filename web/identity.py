@@ -89,5 +89,5 @@ def send_link(*, session: Session, settings: Settings, secret: str, user: User, 
             "The e-mail could not be sent just now (the mail server did not accept it). Try again in a few "
             "minutes; if it keeps failing, tell the site's administrators."
         )
-    email_links.note_link_sent(session=session, user_id=user.id)  # type: ignore[arg-type]
+    email_links.note_link_sent(session=session, user_id=user.id, purpose=purpose)  # type: ignore[arg-type]
     return None

@@ -217,7 +217,9 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = None
     # when the owner followed a signed link sent to `email` (None: never); only then is the address theirs
     email_confirmed_at: datetime | None = None
-    email_link_sent_at: datetime | None = None  # the last confirmation or reset e-mail, to space them out
+    # the last confirmation and reset e-mails, to space them out
+    confirm_link_sent_at: datetime | None = None
+    reset_link_sent_at: datetime | None = None
 
 
 class UserSession(SQLModel, table=True):

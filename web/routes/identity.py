@@ -71,7 +71,7 @@ def resend_confirmation(
     if record.email_confirmed_at is not None:
         return RedirectResponse("/account", status_code=303)
     try:
-        email_links.check_link_spacing(session=session, user=record)
+        email_links.check_link_spacing(session=session, user=record, purpose=email_links.CONFIRM)
     except TooManyRequests as err:
         context = {
             "account": record,
@@ -125,7 +125,7 @@ def forgot_password(
     record = accounts.get_user_by_email(session=session, email=address)
     if record is not None and not record.disabled:
         try:
-            email_links.check_link_spacing(session=session, user=record)
+            email_links.check_link_spacing(session=session, user=record, purpose=email_links.RESET)
         except TooManyRequests:
             pass  # why: saying so would tell a stranger the account exists; the first e-mail is on its way
         else:

@@ -24,11 +24,15 @@ def upgrade() -> None:
             sa.Column("email_confirmed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("email_link_sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+            sa.Column("confirm_link_sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("reset_link_sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("account", schema=None) as batch_op:
-        batch_op.drop_column("email_link_sent_at")
+        batch_op.drop_column("reset_link_sent_at")
+        batch_op.drop_column("confirm_link_sent_at")
         batch_op.drop_column("email_confirmed_at")
