@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.store.models import ROLES, AppSecret, LoginAttempt, User, UserSession, utcnow
 
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12  # OWASP ASVS 2.1.1
 _hasher = PasswordHasher()
 
 

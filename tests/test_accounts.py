@@ -45,7 +45,7 @@ def test_registering_makes_a_signed_in_member(client: TestClient):
 def test_registering_refuses_a_short_password_a_duplicate_and_a_bad_address(client: TestClient):
     add_user(client.app, email="taken@example.nhs.uk")
     cases = [
-        ({"email": "a@b.uk", "name": "A", "password": "short"}, "at least 10 characters"),
+        ({"email": "a@b.uk", "name": "A", "password": "short"}, "at least 12 characters"),
         ({"email": "taken@example.nhs.uk", "name": "B", "password": PASSWORD}, "exists already"),
         ({"email": "not-an-address", "name": "C", "password": PASSWORD}, "e-mail address"),
         ({"email": "d@b.uk", "name": "  ", "password": PASSWORD}, "Enter a name"),
@@ -214,7 +214,7 @@ def test_the_first_admin_is_made_with_the_cli_and_no_default_password_exists(tmp
             ["users", "create", "--email", "b@example.nhs.uk", "--name", "B", "--password-stdin"],
             input="x\n",
         )
-        assert weak.exit_code != 0 and "at least 10 characters" in weak.output
+        assert weak.exit_code != 0 and "at least 12 characters" in weak.output
         listed = runner.invoke(main, ["users", "list"])
         assert "admin" in listed.output and "ada@example.nhs.uk" in listed.output
         engine = open_engine(settings)

@@ -244,7 +244,7 @@ def test_a_forgotten_password_is_reset_through_the_link_once(client: TestClient,
     assert form.status_code == 200 and "Choose a new password" in form.text
     token = parse_qs(urlsplit(link).query)["token"][0]
     too_short = post_form(browser, "/reset-password", {"token": token, "password": "short"})
-    assert too_short.status_code == 422 and "at least 10 characters" in too_short.text
+    assert too_short.status_code == 422 and "at least 12 characters" in too_short.text
 
     done = post_form(
         browser, "/reset-password", {"token": token, "password": NEW_PASSWORD}, follow_redirects=False

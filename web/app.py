@@ -70,6 +70,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["highlight"] = highlight
     templates.env.globals["csrf_field"] = csrf_field
+    templates.env.globals["min_password"] = accounts.MIN_PASSWORD
     templates.env.filters["markdown"] = render_markdown
     return templates
 
