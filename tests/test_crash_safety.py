@@ -84,6 +84,8 @@ def reference_timeline(settings: Settings, seeds: Path) -> tuple[dict[int, float
 def check_sound(settings: Settings) -> int:
     """Assert the database is sound and holds only whole documents; returns how many it holds."""
     if not TEST_POSTGRES_URL:  # PostgreSQL has no whole-database check; the queries below hold on both
+        if not (settings.data_dir / "kb.sqlite3").exists():
+            return 0  # killed before it made its data dir: nothing stored, nothing to be unsound
         with sqlite3.connect(settings.data_dir / "kb.sqlite3") as connection:
             assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
