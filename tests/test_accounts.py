@@ -263,3 +263,17 @@ def test_the_ingestion_ledger_and_stats_show_readers_nothing_of_drafts(
     assert client.get("/api/ingest/runs").status_code == 401
     runs = curator.get("/api/ingest/runs").json()
     assert runs and runs[0]["files"][0]["status"] == "indexed"
+
+
+def test_security_events_are_logged_without_passwords_or_whole_addresses(client: TestClient, member, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="kb.security")
+    browser = TestClient(client.app)
+    post_form(browser, "/login", {"email": member.user.email, "password": "not the password!"})
+    post_form(browser, "/login", {"email": member.user.email, "password": PASSWORD})
+    events = [r.getMessage() for r in caplog.records if r.name == "kb.security"]
+    assert any(e.startswith("event=sign-in-failed client=") for e in events), events
+    assert any(e.startswith("event=signed-in ") and f"user={member.user.id}" in e for e in events), events
+    text = " ".join(events)
+    assert "not the password!" not in text and PASSWORD not in text and member.user.email not in text

@@ -23,6 +23,7 @@ from web.flows import build_search_service, ingest_and_index, load_default_corpu
 def main(ctx: click.Context) -> None:
     """kb: a knowledge base of what worked in integrated care, with cited evidence."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kb.security").setLevel(logging.INFO)  # sign-ins, lock-outs, role changes (web/audit.py)
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
 

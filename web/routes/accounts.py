@@ -12,6 +12,7 @@ from kb import accounts
 from kb.email_links import CONFIRM
 from kb.errors import Forbidden, InvalidInput, KbError, TooManyRequests
 from kb.store.models import ROLES
+from web import audit
 from web.auth import SESSION_COOKIE as SESSION_COOKIE_NAME
 from web.auth import (
     AdminDep,
@@ -66,6 +67,7 @@ def login(
         session=session, email=email, client=client, minutes=settings.login_window_minutes
     )
     if by_email >= settings.login_attempts or by_client >= 4 * settings.login_attempts:
+        audit.record("sign-in-paused", request, address=audit.address_tag(email))
         raise TooManyRequests(
             f"Too many failed sign-ins. Wait {settings.login_window_minutes} minutes and try again, "
             "or ask an admin to reset your password."
@@ -73,6 +75,7 @@ def login(
     user = accounts.authenticate(session=session, email=email, password=password)
     if user is None:
         accounts.record_failure(session=session, email=email, client=client)
+        audit.record("sign-in-failed", request, address=audit.address_tag(email))
         return render(
             request,
             "login.html",
@@ -84,6 +87,7 @@ def login(
             status_code=401,
         )
     accounts.clear_failures(session=session, email=email)
+    audit.record("signed-in", request, user=user.id)
     token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)  # type: ignore[arg-type]
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(request, response, token, days=settings.session_days)
@@ -95,6 +99,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     token = session_token(request)
     if token:
         accounts.end_session(session=session, token=token)
+        audit.record("signed-out", request)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE_NAME, path="/")
     return response
@@ -131,6 +136,7 @@ def register(
         )
     except KbError as err:
         return render(request, "register.html", {"values": values, "error": err.message}, err.status_code)
+    audit.record("registered", request, user=created.id)
     token = accounts.start_session(session=session, user_id=created.id, days=settings.session_days)  # type: ignore[arg-type]
     # The address is not the member's until they follow the link sent to it (kb/email_links.py).
     problem = send_link(
@@ -171,6 +177,7 @@ def change_password(
             error = err.message
     if error:
         return render(request, "account.html", {"account": record, "error": error}, status_code=422)
+    audit.record("password-changed", request, user=user.id)
     token = accounts.start_session(session=session, user_id=user.id, days=settings.session_days)
     response = RedirectResponse(
         "/account?" + urlencode({"done": "Your password is changed."}), status_code=303
@@ -197,18 +204,21 @@ def users_page(request: Request, session: SessionDep, user: AdminDep):
 
 @router.post("/admin/users/{user_id}/role")
 def change_role(
+    request: Request,
     session: SessionDep,
     user: AdminDep,
     user_id: IdPath,
     role: Annotated[str, Form(max_length=20)],
 ) -> Response:
     changed = accounts.set_role(session=session, user_id=user_id, role=role)
+    audit.record("role-changed", request, user=user_id, role=changed.role, by=user.id)
     done = f"{changed.name} is now a {changed.role}."
     return RedirectResponse("/admin/users?" + urlencode({"done": done}), status_code=303)
 
 
 @router.post("/admin/users/{user_id}/disabled")
 def change_disabled(
+    request: Request,
     session: SessionDep,
     user: AdminDep,
     user_id: IdPath,
@@ -217,5 +227,6 @@ def change_disabled(
     if user_id == user.id and disabled:
         raise InvalidInput("You cannot disable your own account.")
     changed = accounts.set_disabled(session=session, user_id=user_id, disabled=disabled)
+    audit.record("access-changed", request, user=user_id, disabled=changed.disabled, by=user.id)
     done = f"{changed.name} can {'no longer' if changed.disabled else 'again'} sign in."
     return RedirectResponse("/admin/users?" + urlencode({"done": done}), status_code=303)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import accounts, email_links
 from kb.errors import InvalidInput, TooManyRequests
+from web import audit
 from web.auth import SESSION_COOKIE, CsrfDep, MemberDep
 from web.deps import SessionDep, SettingsDep
 from web.identity import NO_SMTP, send_link
@@ -95,7 +96,9 @@ def confirm_email(request: Request, session: SessionDep, token: Token = "") -> H
     try:
         record = email_links.confirm_email(session=session, secret=secret_of(request), token=token)
     except email_links.LinkRefused as err:
+        audit.record("link-refused", request, purpose="confirm", reason=err.reason)
         return link_problem(request, err)
+    audit.record("address-confirmed", request, user=record.id)
     return render(request, "email_confirmed.html", {"account": record})
 
 
@@ -174,6 +177,7 @@ def reset_password(
             return link_problem(request, refused)
         context = {"token": token, "email": email, "error": err.message}
         return render(request, "reset_password.html", context, 422)
+    audit.record("password-reset", request)
     # Every session of the account ended with the old password; this browser signs in afresh with the new one.
     response = RedirectResponse("/login?done=password-reset", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
