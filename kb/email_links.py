@@ -134,7 +134,13 @@ def user_for_token(
 
 def confirm_email(*, session: Session, secret: str, token: str, now: float | None = None) -> User:
     """Record that the account's address is confirmed (once: a second visit keeps the first date). Commits."""
-    user = user_for_token(session=session, secret=secret, token=token, purpose=CONFIRM, now=now)
+    return _confirmed(
+        session, user_for_token(session=session, secret=secret, token=token, purpose=CONFIRM, now=now)
+    )
+
+
+def _confirmed(session: Session, user: User) -> User:
+    """The account with its address confirmed now, unless it already was (the first date stays). Commits."""
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
         session.add(user)
@@ -151,13 +157,7 @@ def reset_password(*, session: Session, secret: str, token: str, password: str) 
     accounts.set_password(
         session=session, user_id=user_id, password=password
     )  # checks the rules; ends sessions
-    user = accounts.get_user_or_raise(session=session, user_id=user_id)
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = utcnow()
-        session.add(user)
-        session.commit()
-        session.refresh(user)
-    return user
+    return _confirmed(session, accounts.get_user_or_raise(session=session, user_id=user_id))
 
 
 # --- spacing the e-mails out -------------------------------------------------------------------------------
