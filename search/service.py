@@ -72,7 +72,34 @@ class Evidence:
     expansions: list[tuple[str, float]]
     lexical: dict[int, float]  # BM25 of the best lexical candidates
     dense: dict[int, float]  # best-view cosine of the best dense candidates
-    matched: np.ndarray  # ids of every passage with real evidence of relevance, sorted
+    lexical_matches: (
+        np.ndarray
+    )  # ids of every passage a word of the query matches, sorted (can be most of them)
+    dense_matches: np.ndarray  # ids of the dense candidates at DENSE_MATCH or more (a few hundred)
+
+    # why not one union of the two: at a million passages a common word matches half of them, and merging
+    # that with the dense matches (np.union1d) cost a third of a second a query; the count and a membership
+    # test for the candidates need only a binary search in the sorted lexical matches
+    def matches(self, ids: np.ndarray) -> np.ndarray:
+        """For each id, whether that passage has real evidence of relevance."""
+        return _in_sorted(self.lexical_matches, ids) | np.isin(ids, self.dense_matches)
+
+    @property
+    def match_count(self) -> int:
+        """How many passages have real evidence of relevance (lexical or dense, each counted once)."""
+        return len(self.lexical_matches) + int((~_in_sorted(self.lexical_matches, self.dense_matches)).sum())
+
+    @property
+    def matched(self) -> np.ndarray:
+        """Every matching id, sorted (for tools and tests; the search path never builds it)."""
+        return np.union1d(self.lexical_matches, self.dense_matches)
+
+
+def _in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    if not len(haystack) or not len(needles):
+        return np.zeros(len(needles), dtype=bool)
+    at = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
+    return haystack[at] == needles
 
 
 @dataclass(frozen=True)
@@ -624,12 +651,16 @@ class SearchService:
         lexical_scores: dict[int, float] = {}
         lexical_matches = np.zeros(0, dtype=np.int64)
         if not tokenize(query) and not expansions:  # only stop words ("the of and"): nothing to look for
-            return Evidence(expansions, {}, {}, lexical_matches)
+            return Evidence(expansions, {}, {}, lexical_matches, lexical_matches)
         if lexical_index is not None and len(lexical_index):
             weighted = [(query, 1.0), *((phrase, weight * EXPANSION_SCALE) for phrase, weight in expansions)]
             all_scores = lexical_index.scores(weighted)
             # why: the tokenizer drops stop words, so a positive score is a match on a word that carries meaning
             lexical_matches = lexical_index.ids[all_scores > 0]
+            if len(lexical_matches) > 1 and not bool(np.all(lexical_matches[:-1] <= lexical_matches[1:])):
+                lexical_matches = np.sort(
+                    lexical_matches
+                )  # passages added since the build come after the main part
             lexical_scores = top_candidates(
                 lexical_index.ids, all_scores, CANDIDATES if allowed is None else len(all_scores)
             )
@@ -645,12 +676,13 @@ class SearchService:
                 if score > dense_scores.get(passage_id, -1.0):
                     dense_scores[passage_id] = score
         dense_matches = np.fromiter((k for k, v in dense_scores.items() if v >= DENSE_MATCH), dtype=np.int64)
-        matched = np.union1d(lexical_matches, dense_matches)
         if allowed is not None:
             lexical_scores = {k: v for k, v in lexical_scores.items() if k in allowed}
             dense_scores = {k: v for k, v in dense_scores.items() if k in allowed}
-            matched = matched[np.isin(matched, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))]
-        return Evidence(expansions, lexical_scores, dense_scores, matched)
+            keep = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            lexical_matches = lexical_matches[np.isin(lexical_matches, keep)]
+            dense_matches = dense_matches[np.isin(dense_matches, keep)]
+        return Evidence(expansions, lexical_scores, dense_scores, lexical_matches, dense_matches)
 
     def _rank(
         self,
@@ -666,7 +698,6 @@ class SearchService:
         source_of = snapshot.source_of if snapshot else self.source_of
         evidence = self.evidence(query, allowed=self._allowed(document_id, section), snapshot=snapshot)
         lexical, dense = evidence.lexical, evidence.dense
-        matched = set(evidence.matched.tolist())
         # why: normalised over every candidate, matched or not, so dropping the non-matches leaves the order
         # of the rest exactly as it was
         fused_all = fuse(lexical, dense, lexical_weight=LEXICAL_WEIGHT)
@@ -675,7 +706,10 @@ class SearchService:
             fused_all, lambda a, b: source_of.get(a) == source_of.get(b), weight=NEIGHBOUR_WEIGHT
         )
         # a neighbour lends weight, never evidence: only matching passages are ranked
-        ranked = [(k, s) for k, s in with_context if k in matched]
+        candidates = np.fromiter((k for k, _ in with_context), dtype=np.int64, count=len(with_context))
+        ranked = [
+            pair for pair, match in zip(with_context, evidence.matches(candidates), strict=True) if match
+        ]
         window_size = (offset + limit) * 3 + 30
         with Session(self.engine) as session:
             passages = repo.passages_by_ids(session=session, passage_ids=[k for k, _ in ranked[:window_size]])
@@ -715,7 +749,7 @@ class SearchService:
                     source_discount=discount,
                 )
             )
-        return Ranking(evidence.expansions, len(matched), rows)
+        return Ranking(evidence.expansions, evidence.match_count, rows)
 
     def _boost_named_sites(
         self, query: str, ranked: list[tuple[int, float]], passages: dict[int, Passage]
