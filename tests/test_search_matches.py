@@ -135,3 +135,25 @@ def test_an_expansion_matches_a_passage_only_when_all_its_words_are_there():
     index = LexicalIndex.build(texts, np.array([7, 8]), LexicalManifest(count=2, corpus_hash="x"))
     found = index.matching_phrases([("complex care hub", 0.3), ("care home", 0.3), ("zzqxv", 0.3)], [7, 8])
     assert found == {7: ["complex care hub"], 8: ["care home"]}
+
+
+def test_evidence_counts_and_tests_matches_without_building_their_union():
+    import numpy as np
+
+    from search.service import Evidence
+
+    evidence = Evidence([], {}, {}, np.array([2, 5, 9, 40]), np.array([5, 7, 100]))
+    assert evidence.match_count == 6  # 2, 5, 7, 9, 40, 100: the shared 5 once
+    assert evidence.matches(np.array([1, 2, 5, 7, 8, 40, 100, 101])).tolist() == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert evidence.matched.tolist() == [2, 5, 7, 9, 40, 100]
+    empty = Evidence([], {}, {}, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    assert empty.match_count == 0 and not empty.matches(np.array([3])).any()
