@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -75,7 +76,21 @@ def call_app(app, method: str, path: str, chunks: Iterator[bytes], headers: dict
         "server": ("testserver", 80),
         "state": {},
     }
-    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    # why a thread of its own: a browser test earlier in the session leaves Playwright's event loop running in
+    # this thread, and asyncio.run refuses to start a second one beside it
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+        except BaseException as err:  # noqa: BLE001  (re-raised in the test's own thread below)
+            failure.append(err)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     return exchange
 
 
