@@ -25,10 +25,10 @@ from kb.taxonomy import Taxonomy
 from search.areas import AREA_LABELS, area_terms, similarity
 from search.embeddings import Embedder
 from search.lexical import LexicalIndex, LexicalManifest
+from search.settle import MIN_TAG_CONFIDENCE, record_text
 from search.vector_cache import encode_cached
 
 DIMENSIONS = ("care_model", "intervention_type", "population", "setting", "enabler", "outcome_measure")
-MIN_TAG_CONFIDENCE = 0.5
 MAX_LIMIT = 500
 
 
@@ -56,8 +56,7 @@ class Record:
         }
 
     def text(self) -> str:
-        labels = " ".join(t["label"] for t in self.tags if t["confidence"] >= MIN_TAG_CONFIDENCE)
-        return f"{self.row.title}. {self.row.site}. {self.row.summary} {labels}"
+        return record_text(self.row)  # the tags are the stored ones: the catalogue adds none at read time
 
 
 @dataclass
